@@ -1,0 +1,151 @@
+/**
+ * The composition root: validated config -> stores -> services -> Fastify instance.
+ */
+import { readFileSync } from 'node:fs';
+import cors from '@fastify/cors';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Audit } from './auth/audit.js';
+import { AuthService } from './auth/auth-service.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { SigningKeys } from './auth/signing-keys.js';
+import { TokenService } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { KvService } from './kv/kv-service.js';
+import { requireAccessToken } from './http/auth-context.js';
+import { createMetricsRegistry, instrumentRequests } from './http/metrics.js';
+import { installProblemHandlers } from './http/problem.js';
+import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
+import { kvRoutes } from './http/routes/kv.js';
+import { opsRoutes } from './http/routes/ops.js';
+import { userPublicRoutes, userRoutes } from './http/routes/users.js';
+import { createMetadataStore, type MetadataStore } from './storage/meta/index.js';
+import { UserService } from './users/user-service.js';
+
+export interface Services {
+  config: Config;
+  store: MetadataStore;
+  keys: SigningKeys;
+  tokens: TokenService;
+  auth: AuthService;
+  users: UserService;
+  kv: KvService;
+  audit: Audit;
+  metrics: Registry;
+}
+
+export interface CofferApp {
+  app: FastifyInstance;
+  services: Services;
+  /** Set when the admin was created on this start with a generated password (print it once). */
+  generatedAdminPassword: string | undefined;
+  close(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+export async function buildApp(config: Config): Promise<CofferApp> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Credentials never reach the log, whatever a future log line includes.
+      redact: ['req.headers.authorization', 'req.headers["x-access-tokens"]', 'req.headers["x-auth-token"]', '*.password', '*.token'],
+    },
+    // One line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    connectionTimeout: config.bodyTimeoutMs,
+    requestTimeout: 0,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ...(config.tlsCert && config.tlsKey
+      ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : {}),
+  });
+  app.server.headersTimeout = config.headersTimeoutMs;
+
+  const audit: Audit = (event, fields) => app.log.info({ audit: event, ...fields }, `audit ${event}`);
+  const store = await createMetadataStore(config.databaseUrl);
+  const keys = await SigningKeys.open({
+    algorithm: config.jwtAlgorithm,
+    dataDir: config.dataDir,
+    ...(config.jwtSecret ? { secret: config.jwtSecret } : {}),
+    retireAfterMs: (config.accessTokenTtl + config.clockSkewSeconds) * 1000,
+  });
+  const tokens = new TokenService(store, keys, {
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTtl: config.accessTokenTtl,
+    refreshTtl: config.refreshTokenTtl,
+    clockSkew: config.clockSkewSeconds,
+  });
+  const throttle = new LoginThrottle(store, config.loginMaxFailures, config.loginWindowSeconds * 1000);
+  const services: Services = {
+    config,
+    store,
+    keys,
+    tokens,
+    auth: new AuthService(store, tokens, throttle, audit, config.accessTokenTtl),
+    users: new UserService(store, audit, config),
+    kv: new KvService(store, config.kvMaxBytes),
+    audit,
+    metrics: createMetricsRegistry(),
+  };
+
+  const bootstrap = await services.users.bootstrapAdmin(config.adminUser, config.adminPassword);
+
+  installProblemHandlers(app);
+  instrumentRequests(app, services.metrics);
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, user: request.principal?.user.username },
+      'request',
+    );
+    done();
+  });
+  app.decorateRequest('principal', null);
+  // Bodies of other types reach the routes that take them (KV raw values) as bytes.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  await app.register(formbody);
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
+  }
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Coffer', version: '0.1.0', description: 'Storage service with token authentication' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(async (open) => {
+    opsRoutes(open, services);
+    authPublicRoutes(open, services);
+    userPublicRoutes(open, services);
+  });
+  await app.register(async (protectedScope) => {
+    requireAccessToken(protectedScope, tokens);
+    authProtectedRoutes(protectedScope, services);
+    userRoutes(protectedScope, services);
+    kvRoutes(protectedScope, services);
+  });
+
+  const sweeper = setInterval(() => {
+    store.sweep(Date.now(), config.loginWindowSeconds * 1000).catch((err) => app.log.warn({ err }, 'sweep failed'));
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  return {
+    app,
+    services,
+    generatedAdminPassword: bootstrap.generatedPassword,
+    async close() {
+      clearInterval(sweeper);
+      await app.close();
+      await store.close();
+    },
+  };
+}

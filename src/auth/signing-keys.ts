@@ -1,0 +1,147 @@
+/**
+ * The access-token signing keys. Asymmetric keys live in `<dataDir>/keys/jwt-signing-keys.json`
+ * (mode 0600, created on first start). The newest key signs; every key not yet retired verifies,
+ * so a rotation logs nobody out: a replaced key is kept until the last token it signed expires.
+ * HS256 mode uses the configured secret instead and publishes no JWKS.
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { JwtAlgorithm } from '../config.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+
+interface StoredKey {
+  kid: string;
+  alg: JwtAlgorithm;
+  privateJwk: JWK;
+  createdAt: number;
+  /** Once set: after this instant (ms) the key verifies nothing and is dropped. */
+  retireAt?: number;
+}
+
+interface LiveKey {
+  kid: string;
+  alg: JwtAlgorithm;
+  privateKey: CryptoKey | Uint8Array;
+  verifyKey: CryptoKey | Uint8Array;
+  publicJwk?: JWK;
+  retireAt?: number;
+}
+
+const GENERATE_OPTIONS: Record<Exclude<JwtAlgorithm, 'HS256'>, { crv?: string; modulusLength?: number }> = {
+  EdDSA: { crv: 'Ed25519' },
+  ES256: {},
+  RS256: { modulusLength: 2048 },
+};
+
+export class SigningKeys {
+  private keys: LiveKey[] = [];
+  private fileMtime = 0;
+
+  private constructor(
+    readonly algorithm: JwtAlgorithm,
+    private readonly file: string | undefined,
+    /** How long a replaced key keeps verifying: the longest token lifetime plus clock skew. */
+    private readonly retireAfterMs: number,
+  ) {}
+
+  static async open(options: {
+    algorithm: JwtAlgorithm;
+    dataDir: string;
+    secret?: string;
+    retireAfterMs: number;
+  }): Promise<SigningKeys> {
+    if (options.algorithm === 'HS256') {
+      const ring = new SigningKeys('HS256', undefined, options.retireAfterMs);
+      const secret = new TextEncoder().encode(options.secret);
+      ring.keys = [{ kid: 'hs256', alg: 'HS256', privateKey: secret, verifyKey: secret }];
+      return ring;
+    }
+    const dir = path.join(options.dataDir, 'keys');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const ring = new SigningKeys(options.algorithm, path.join(dir, 'jwt-signing-keys.json'), options.retireAfterMs);
+    await ring.reload();
+    if (!ring.keys.some((k) => k.alg === options.algorithm && k.retireAt === undefined)) await ring.rotate();
+    return ring;
+  }
+
+  /** The key new tokens are signed with. */
+  get current(): LiveKey {
+    return this.keys[this.keys.length - 1]!;
+  }
+
+  /** The key that verifies a token with this `kid`, if it is still live. */
+  verificationKey(kid: string | undefined): LiveKey | undefined {
+    if (this.algorithm === 'HS256') return this.keys[0];
+    const now = Date.now();
+    return this.keys.find((k) => k.kid === kid && k.alg === this.algorithm && (k.retireAt === undefined || k.retireAt > now));
+  }
+
+  /** The public keys for /.well-known/jwks.json. */
+  jwks(): { keys: JWK[] } {
+    const now = Date.now();
+    return {
+      keys: this.keys
+        .filter((k) => k.publicJwk && (k.retireAt === undefined || k.retireAt > now))
+        .map((k) => ({ ...k.publicJwk!, kid: k.kid, alg: k.alg, use: 'sig' })),
+    };
+  }
+
+  /** Makes a new current key; the old ones verify until their tokens have expired. */
+  async rotate(): Promise<string> {
+    if (!this.file) throw new Error('HS256 keys come from COFFER_JWT_SECRET and are rotated by changing it');
+    const alg = this.algorithm as Exclude<JwtAlgorithm, 'HS256'>;
+    const { privateKey } = await generateKeyPair(alg, { ...GENERATE_OPTIONS[alg], extractable: true });
+    const privateJwk = await exportJWK(privateKey);
+    const stored = await this.readFile();
+    const now = Date.now();
+    for (const k of stored) k.retireAt ??= now + this.retireAfterMs;
+    const kid = await calculateJwkThumbprint(privateJwk);
+    stored.push({ kid, alg, privateJwk, createdAt: now });
+    await writeFileAtomic(this.file, JSON.stringify(stored.filter((k) => k.retireAt === undefined || k.retireAt > now), null, 2));
+    await this.reload();
+    return kid;
+  }
+
+  /** Picks up keys another process (or `coffer keys rotate`) wrote; cheap when nothing changed. */
+  async reloadIfChanged(): Promise<void> {
+    if (!this.file) return;
+    const s = await stat(this.file).catch(() => undefined);
+    if (s && s.mtimeMs !== this.fileMtime) await this.reload();
+  }
+
+  private async readFile(): Promise<StoredKey[]> {
+    if (!this.file) return [];
+    try {
+      const parsed: unknown = JSON.parse(await readFile(this.file, 'utf8'));
+      if (!Array.isArray(parsed)) throw new Error('not a JSON array');
+      return parsed as StoredKey[];
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new Error(`cannot read the signing keys in ${this.file}: ${(e as Error).message}`);
+    }
+  }
+
+  private async reload(): Promise<void> {
+    const stored = await this.readFile();
+    const s = this.file ? await stat(this.file).catch(() => undefined) : undefined;
+    const live: LiveKey[] = [];
+    for (const k of stored.sort((a, b) => a.createdAt - b.createdAt)) {
+      const { d: _private, ...publicJwk } = k.privateJwk as JWK & { d?: string };
+      const extra = ['p', 'q', 'dp', 'dq', 'qi'];
+      for (const f of extra) delete (publicJwk as Record<string, unknown>)[f];
+      live.push({
+        kid: k.kid,
+        alg: k.alg,
+        privateKey: (await importJWK(k.privateJwk, k.alg)) as CryptoKey,
+        verifyKey: (await importJWK(publicJwk, k.alg)) as CryptoKey,
+        publicJwk,
+        ...(k.retireAt !== undefined ? { retireAt: k.retireAt } : {}),
+      });
+    }
+    // The current key is the newest one that is not retiring.
+    live.sort((a, b) => Number(a.retireAt === undefined) - Number(b.retireAt === undefined));
+    this.keys = live;
+    this.fileMtime = s?.mtimeMs ?? 0;
+  }
+}

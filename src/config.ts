@@ -1,0 +1,206 @@
+/**
+ * Every setting Coffer reads, in one table: its environment variable, its key in the optional
+ * JSON config file, its default, and how it is validated. Nothing else reads process.env.
+ * Precedence: environment variable > config file > default.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  adminUser: string;
+  adminPassword: string | undefined;
+  openRegistration: boolean;
+  passwordMinLength: number;
+  logLevel: LogLevel;
+  jwtAlgorithm: JwtAlgorithm;
+  jwtSecret: string | undefined;
+  jwtIssuer: string;
+  jwtAudience: string | undefined;
+  clockSkewSeconds: number;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  loginMaxFailures: number;
+  loginWindowSeconds: number;
+  kvMaxBytes: number;
+  bodyLimitBytes: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  corsOrigins: string[];
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+}
+
+type Parser<T> = (raw: string) => T | Error;
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  file: string;
+  help: string;
+  parse: Parser<Config[K]>;
+  default: Config[K] | ((c: Partial<Config>) => Config[K]);
+}
+
+const str = (raw: string) => raw;
+const optionalStr = (raw: string) => (raw === '' ? undefined : raw);
+
+function int(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      return new Error(`a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (raw) => (values as readonly string[]).includes(raw) ? (raw as T) : new Error(`one of ${values.join(', ')}`);
+}
+
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  return new Error('true or false');
+};
+
+const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+
+const username: Parser<string> = (raw) =>
+  /^[A-Za-z0-9._-]{1,64}$/.test(raw) ? raw : new Error('1-64 characters of A-Z a-z 0-9 . _ -');
+
+const databaseUrl: Parser<string> = (raw) =>
+  /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw) ? raw : new Error('sqlite:<file> or postgres://user@host:port/db');
+
+const DAY = 86_400;
+
+function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
+  return s;
+}
+
+export const SETTINGS = [
+  def({ key: 'host', env: 'COFFER_HOST', file: 'host', help: 'address to listen on', parse: str, default: '127.0.0.1' }),
+  def({ key: 'port', env: 'COFFER_PORT', file: 'port', help: 'TCP port (0 picks a free one)', parse: int(0, 65535), default: 8080 }),
+  def({ key: 'dataDir', env: 'COFFER_DATA_DIR', file: 'data_dir', help: 'where the database, signing keys and files live', parse: str, default: './coffer-data' }),
+  def({
+    key: 'databaseUrl', env: 'COFFER_DATABASE_URL', file: 'database_url', help: 'metadata store: sqlite:<file> or postgres://…',
+    parse: databaseUrl, default: (c) => `sqlite:${path.join(c.dataDir ?? './coffer-data', 'coffer.db')}`,
+  }),
+  def({ key: 'adminUser', env: 'COFFER_ADMIN_USER', file: 'admin_user', help: 'name of the admin created on first start', parse: username, default: 'admin' }),
+  def({ key: 'adminPassword', env: 'COFFER_ADMIN_PASSWORD', file: 'admin_password', help: 'its password (generated and printed once when unset)', parse: optionalStr, default: undefined }),
+  def({ key: 'openRegistration', env: 'COFFER_OPEN_REGISTRATION', file: 'open_registration', help: 'let anyone POST /v1/register', parse: bool, default: false }),
+  def({ key: 'passwordMinLength', env: 'COFFER_PASSWORD_MIN_LENGTH', file: 'password_min_length', help: 'shortest password accepted', parse: int(1, 1024), default: 8 }),
+  def({ key: 'logLevel', env: 'COFFER_LOG_LEVEL', file: 'log_level', help: 'log level', parse: oneOf(LOG_LEVELS), default: 'info' }),
+  def({ key: 'jwtAlgorithm', env: 'COFFER_JWT_ALG', file: 'jwt_alg', help: 'access token signing algorithm', parse: oneOf(JWT_ALGORITHMS), default: 'EdDSA' }),
+  def({ key: 'jwtSecret', env: 'COFFER_JWT_SECRET', file: 'jwt_secret', help: 'HS256 secret (at least 32 bytes); only with COFFER_JWT_ALG=HS256', parse: optionalStr, default: undefined }),
+  def({ key: 'jwtIssuer', env: 'COFFER_JWT_ISSUER', file: 'jwt_issuer', help: 'iss claim of issued tokens', parse: str, default: 'coffer' }),
+  def({ key: 'jwtAudience', env: 'COFFER_JWT_AUDIENCE', file: 'jwt_audience', help: 'aud claim (none when unset)', parse: optionalStr, default: undefined }),
+  def({ key: 'clockSkewSeconds', env: 'COFFER_CLOCK_SKEW', file: 'clock_skew', help: 'seconds of clock skew tolerated on exp/nbf', parse: int(0, 300), default: 30 }),
+  def({ key: 'accessTokenTtl', env: 'COFFER_ACCESS_TOKEN_TTL', file: 'access_token_ttl', help: 'access token lifetime, seconds', parse: int(30, DAY), default: 2700 }),
+  def({ key: 'refreshTokenTtl', env: 'COFFER_REFRESH_TOKEN_TTL', file: 'refresh_token_ttl', help: 'refresh token lifetime, seconds', parse: int(60, 365 * DAY), default: 30 * DAY }),
+  def({ key: 'loginMaxFailures', env: 'COFFER_LOGIN_MAX_FAILURES', file: 'login_max_failures', help: 'failed logins per account before it is throttled', parse: int(1, 1000), default: 5 }),
+  def({ key: 'loginWindowSeconds', env: 'COFFER_LOGIN_WINDOW', file: 'login_window', help: 'seconds over which failed logins count', parse: int(1, DAY), default: 900 }),
+  def({ key: 'kvMaxBytes', env: 'COFFER_KV_MAX_BYTES', file: 'kv_max_bytes', help: 'largest key/value value, bytes', parse: int(1, 64 * 1024 * 1024), default: 1024 * 1024 }),
+  def({ key: 'bodyLimitBytes', env: 'COFFER_BODY_LIMIT', file: 'body_limit', help: 'largest JSON/form body of routes that take no upload, bytes', parse: int(1024, 16 * 1024 * 1024), default: 64 * 1024 }),
+  def({ key: 'headersTimeoutMs', env: 'COFFER_HEADERS_TIMEOUT_MS', file: 'headers_timeout_ms', help: 'time allowed for request headers, ms', parse: int(1000, 600_000), default: 10_000 }),
+  def({ key: 'bodyTimeoutMs', env: 'COFFER_BODY_TIMEOUT_MS', file: 'body_timeout_ms', help: 'longest stall while a body arrives, ms', parse: int(1000, 3_600_000), default: 60_000 }),
+  def({ key: 'corsOrigins', env: 'COFFER_CORS_ORIGINS', file: 'cors_origins', help: 'comma-separated origins allowed by CORS (* for any; none when empty)', parse: list, default: [] }),
+  def({ key: 'tlsCert', env: 'COFFER_TLS_CERT', file: 'tls_cert', help: 'PEM certificate file for HTTPS', parse: optionalStr, default: undefined }),
+  def({ key: 'tlsKey', env: 'COFFER_TLS_KEY', file: 'tls_key', help: 'PEM private key file for HTTPS', parse: optionalStr, default: undefined }),
+] as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The config file's keys may hold strings, numbers, booleans or (for lists) arrays. */
+function fileValueToString(v: unknown): string {
+  if (Array.isArray(v)) return v.join(',');
+  return String(v);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`COFFER_CONFIG: cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`COFFER_CONFIG: ${file} is not a JSON object of settings: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Builds the configuration from the environment (and the JSON file named by COFFER_CONFIG or
+ * `configFile`). Collects every problem and throws one ConfigError naming each bad setting.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, configFile = env.COFFER_CONFIG): Config {
+  const fileValues = configFile ? readConfigFile(configFile) : {};
+  const known = new Set<string>(SETTINGS.map((s) => s.file));
+  const problems: string[] = [];
+  for (const k of Object.keys(fileValues)) {
+    if (!known.has(k)) problems.push(`${configFile}: unknown setting "${k}" (known: ${[...known].join(', ')})`);
+  }
+
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  for (const s of SETTINGS) {
+    const fromEnv = env[s.env];
+    const fromFile = fileValues[s.file];
+    const raw = fromEnv !== undefined ? fromEnv : fromFile !== undefined ? fileValueToString(fromFile) : undefined;
+    if (raw === undefined) {
+      out[s.key] = typeof s.default === 'function' ? s.default(out as Partial<Config>) : s.default;
+      continue;
+    }
+    const value = (s.parse as Parser<unknown>)(raw);
+    if (value instanceof Error) {
+      const where = fromEnv !== undefined ? s.env : `${s.file} in ${configFile}`;
+      problems.push(`${where}=${JSON.stringify(raw)} is not valid: expected ${value.message} (${s.help})`);
+    } else {
+      out[s.key] = value;
+    }
+  }
+  const config = out as Config;
+  if (problems.length === 0) problems.push(...crossChecks(config));
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return config;
+}
+
+function crossChecks(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.jwtAlgorithm === 'HS256' && (!c.jwtSecret || Buffer.byteLength(c.jwtSecret) < 32)) {
+    problems.push('COFFER_JWT_ALG=HS256 needs COFFER_JWT_SECRET of at least 32 bytes (e.g. `openssl rand -base64 48`)');
+  }
+  if (c.jwtAlgorithm !== 'HS256' && c.jwtSecret) {
+    problems.push(`COFFER_JWT_SECRET is only used with COFFER_JWT_ALG=HS256 (it is ${c.jwtAlgorithm}); unset one of them`);
+  }
+  if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
+    problems.push('COFFER_TLS_CERT and COFFER_TLS_KEY go together: set both or neither');
+  }
+  if (c.adminPassword !== undefined && c.adminPassword.length < c.passwordMinLength) {
+    problems.push(`COFFER_ADMIN_PASSWORD is shorter than COFFER_PASSWORD_MIN_LENGTH (${c.passwordMinLength})`);
+  }
+  return problems;
+}
+
+/** For `coffer serve --help`: one line per setting. */
+export function describeSettings(): string {
+  return SETTINGS.map((s) => {
+    const d = typeof s.default === 'function' ? '(derived)' : s.default === undefined ? '(unset)' : JSON.stringify(s.default);
+    return `  ${s.env.padEnd(28)} ${s.help} [default ${d}]`;
+  }).join('\n');
+}

@@ -1,0 +1,93 @@
+/**
+ * One place turns every failure into application/problem+json (RFC 9457):
+ * {"type","title","status","detail","code","error"}. Client errors say what is wrong; anything
+ * unexpected is logged with its stack and answered as a bare 500 with the request id.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay, { type HTTPVersion } from 'find-my-way';
+import { CofferError, statusTitle, type ErrorCode } from '../errors.js';
+
+export function sendProblem(reply: FastifyReply, error: CofferError, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply
+    .code(error.status)
+    .headers(error.headers)
+    .type('application/problem+json')
+    .send({
+      type: `urn:coffer:error:${error.code}`,
+      title: statusTitle(error.status),
+      status: error.status,
+      detail: error.message,
+      code: error.code,
+      error: error.message,
+      ...extra,
+    });
+}
+
+/** Fastify's own errors (body parsing, validation, limits) as CofferErrors. */
+function fromFastifyError(error: FastifyError): CofferError | undefined {
+  if (error.validation) {
+    return new CofferError(400, 'invalid_request', `Invalid request: ${error.message.replace(/^(body|querystring|params)\//, '$1.')}.`);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CofferError(413, 'payload_too_large', 'The request body is larger than this route accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new CofferError(415, 'unsupported_media_type', `This route does not accept the content type ${error.message.split(': ').pop()}.`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new CofferError(400, 'invalid_json', 'The body is declared as JSON but is empty.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new CofferError(400, 'invalid_json', error.message);
+  }
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON') {
+    return new CofferError(400, 'invalid_json', `The body is not valid JSON: ${error.message}`);
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const code: ErrorCode = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 408 ? 'request_timeout' : 'invalid_request';
+    return new CofferError(status, code, error.message);
+  }
+  return undefined;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Installs the error and not-found handlers. A path that exists under another method answers
+ * 405 with Allow, which Fastify alone does not do: a shadow router remembers every route.
+ */
+export function installProblemHandlers(app: FastifyInstance): void {
+  const shadow = FindMyWay<HTTPVersion.V1>({ ignoreTrailingSlash: false });
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) {
+      try {
+        shadow.on(m as 'GET', route.url, () => {});
+      } catch {
+        // the same method and path registered twice (HEAD for GET): already known
+      }
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const known = error instanceof CofferError ? error : fromFastifyError(error);
+    if (known) {
+      if (known.status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendProblem(reply, known);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendProblem(reply, new CofferError(500, 'internal_error', `Internal error; quote request id ${request.id} to the operator.`), {
+      request_id: request.id,
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0]!;
+    const allowed = METHODS.filter((m) => m !== request.method && shadow.find(m, url) !== null);
+    if (allowed.length > 0) {
+      const allow = allowed.join(', ');
+      return sendProblem(reply, new CofferError(405, 'method_not_allowed', `${request.method} is not allowed here; use ${allow}.`, { allow }));
+    }
+    return sendProblem(reply, new CofferError(404, 'not_found', `No route ${request.method} ${url}.`));
+  });
+}

@@ -1,0 +1,104 @@
+/** Login, tokens, JWKS: SPEC §2 "Login and tokens". */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { Services } from '../../app.js';
+import { principalOf } from '../auth-context.js';
+import { bodyFields } from '../body.js';
+import { Claims, TokenResponse } from '../schemas.js';
+
+/** `Authorization: Basic base64(user:password)`, if present. */
+function basicCredentials(request: FastifyRequest): { username: string; password: string } | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(request.headers.authorization ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+const bearer = [{ bearer: [] }];
+
+export function authPublicRoutes(app: FastifyInstance, s: Services): void {
+  app.post(
+    '/v1/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in with a password (form, JSON or HTTP Basic) and receive tokens',
+        description: 'Fields username (alias name), password, optional scope (space-separated); or an Authorization: Basic header.',
+        response: { 200: TokenResponse },
+      },
+    },
+    async (request) => {
+      const basic = basicCredentials(request);
+      const fields = bodyFields(request);
+      const scope = fields.scope ?? (request.query as Record<string, unknown>).scope;
+      if (basic) return s.auth.login(basic.username, basic.password, scope);
+      return s.auth.login(fields.username ?? fields.name, fields.password, scope);
+    },
+  );
+
+  app.post(
+    '/v1/token/refresh',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Trade a refresh token for a new pair (refresh tokens rotate)',
+        body: Type.Object({ refresh_token: Type.String() }),
+        response: { 200: TokenResponse },
+      },
+    },
+    async (request) => s.auth.refresh(bodyFields(request).refresh_token),
+  );
+
+  app.get('/.well-known/jwks.json', { schema: { tags: ['auth'], summary: 'Public keys that verify access tokens' } }, async (_request, reply) => {
+    await s.keys.reloadIfChanged();
+    reply.header('cache-control', 'public, max-age=300');
+    return s.keys.jwks();
+  });
+}
+
+export function authProtectedRoutes(app: FastifyInstance, s: Services): void {
+  app.post(
+    '/v1/logout',
+    {
+      config: { scope: 'any' },
+      schema: { tags: ['auth'], summary: 'Revoke this access token and its session', security: bearer },
+    },
+    async (request, reply) => {
+      await s.auth.logout(principalOf(request), bodyFields(request).refresh_token);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/verify',
+    {
+      config: { scope: 'any' },
+      schema: { tags: ['auth'], summary: '202 with the claims when the token is valid', security: bearer, response: { 202: Claims } },
+    },
+    async (request, reply) => reply.code(202).send(principalOf(request).claims),
+  );
+
+  app.post(
+    '/v1/introspect',
+    {
+      config: { scope: 'any' },
+      schema: { tags: ['auth'], summary: 'RFC 7662 token introspection', security: bearer, response: { 200: Claims } },
+    },
+    async (request) => s.auth.introspect(principalOf(request), bodyFields(request).token),
+  );
+
+  app.post(
+    '/v1/admin/signing-keys/rotate',
+    {
+      config: { scope: 'admin' },
+      schema: { tags: ['auth'], summary: 'Start signing with a new key; old tokens stay valid until they expire', security: bearer },
+    },
+    async (request) => {
+      const kid = await s.keys.rotate();
+      s.audit('signing_key.rotate', { by: principalOf(request).user.username, kid });
+      return { kid };
+    },
+  );
+}

@@ -1,0 +1,186 @@
+/** The key/value store: SPEC §3. One wildcard route per method under /v1/data/. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../../app.js';
+import { badRequest, CofferError } from '../../errors.js';
+import { parseEncodedKeyPath, type KeyPath } from '../../kv/key-path.js';
+import { etagMatches, MAX_LIST_LIMIT, parseTtl, type IncomingValue } from '../../kv/kv-service.js';
+import type { KvEntry } from '../../storage/meta/metadata-store.js';
+import { principalOf } from '../auth-context.js';
+import { FORM, isJson, mediaType } from '../body.js';
+
+const PREFIX = '/v1/data/';
+const bearer = [{ bearer: [] }];
+type Query = Record<string, string | string[] | undefined>;
+
+/** The key path from the raw URL: percent-decoding happens once, after the query is cut off. */
+function keyPathOf(request: FastifyRequest): KeyPath {
+  const raw = request.url.slice(PREFIX.length);
+  const q = raw.indexOf('?');
+  return parseEncodedKeyPath(q < 0 ? raw : raw.slice(0, q));
+}
+
+function single(query: Query, name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v)) throw badRequest(`"${name}" was given more than once.`);
+  return v;
+}
+
+function parseFlag(query: Query, name: string): boolean {
+  const v = single(query, name);
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v === '' || v === 'true' || v === '1') return true;
+  throw badRequest(`"${name}" must be true or false.`);
+}
+
+function parseLimit(query: Query): number | undefined {
+  const v = single(query, 'limit');
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > MAX_LIST_LIMIT) throw badRequest(`"limit" must be a whole number from 1 to ${MAX_LIST_LIMIT}.`);
+  return n;
+}
+
+/**
+ * True when Accept prefers application/json over everything else: it has the highest q-value,
+ * and among equal q-values it is listed first.
+ */
+export function prefersJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let best: { type: string; q: number } | undefined;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (!type) continue;
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (Number.isNaN(q)) continue;
+    if (!best || q > best.q) best = { type, q };
+  }
+  return best !== undefined && best.q > 0 && best.type === 'application/json';
+}
+
+/** The value of a POST/PUT: a form field, a JSON field, or the raw body. */
+function incomingValue(request: FastifyRequest): { value: IncomingValue; ttl: unknown } {
+  const type = mediaType(request);
+  const body = request.body;
+  if (isJson(type) || type === FORM) {
+    const fields = body as Record<string, unknown> | null;
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields) || !('value' in fields)) {
+      throw badRequest(
+        type === FORM ? 'Send the value as the form field "value" (-d value=...).' : 'Send the value as {"value": ...} in the JSON body.',
+        'missing_value',
+      );
+    }
+    if (type === FORM) {
+      if (typeof fields.value !== 'string') throw badRequest('Send exactly one form field "value".', 'missing_value');
+      return { value: { kind: 'text', contentType: null, bytes: Buffer.from(fields.value) }, ttl: fields.ttl };
+    }
+    return { value: { kind: 'json', contentType: null, bytes: Buffer.from(JSON.stringify(fields.value)) }, ttl: fields.ttl };
+  }
+  if (type === '' && (!Buffer.isBuffer(body) || body.length === 0)) {
+    throw badRequest('No value: send -d value=..., JSON {"value": ...}, or a raw body with its Content-Type.', 'missing_value');
+  }
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  const contentType = request.headers['content-type'] ?? 'application/octet-stream';
+  return { value: { kind: 'raw', contentType, bytes }, ttl: undefined };
+}
+
+function sendEntry(request: FastifyRequest, reply: FastifyReply, entry: KvEntry) {
+  reply.header('etag', entry.etag);
+  if (entry.kind === 'text') return { key: entry.key, value: entry.value.toString('utf8') };
+  if (entry.kind === 'json') return { key: entry.key, value: JSON.parse(entry.value.toString('utf8')) as unknown };
+  if (prefersJson(request.headers.accept)) {
+    return { key: entry.key, value: entry.value.toString('base64'), encoding: 'base64', content_type: entry.contentType };
+  }
+  return reply.type(entry.contentType ?? 'application/octet-stream').send(entry.value);
+}
+
+function writeAnswer(entry: KvEntry) {
+  if (entry.kind === 'raw') return { key: entry.key, size: entry.size, content_type: entry.contentType };
+  return { key: entry.key, value: entry.kind === 'json' ? (JSON.parse(entry.value.toString('utf8')) as unknown) : entry.value.toString('utf8') };
+}
+
+export function kvRoutes(app: FastifyInstance, s: Services): void {
+  // Room for a JSON-escaped value of the largest size; the service enforces the exact limit.
+  const bodyLimit = s.config.kvMaxBytes * 2 + 64 * 1024;
+
+  app.get(
+    `${PREFIX}*`,
+    {
+      config: { scope: 'kv:read' },
+      schema: {
+        tags: ['kv'],
+        summary: 'Read a key, or list a directory (path ending in /)',
+        description: 'Query for directories: limit (1-1000), cursor, recursive=true.',
+        security: bearer,
+      },
+    },
+    async (request, reply) => {
+      const owner = principalOf(request).user.id;
+      const { path, isDir } = keyPathOf(request);
+      const query = request.query as Query;
+      if (isDir) {
+        const cursor = single(query, 'cursor');
+        const limit = parseLimit(query);
+        return s.kv.list(owner, path, {
+          recursive: parseFlag(query, 'recursive'),
+          ...(limit !== undefined ? { limit } : {}),
+          ...(cursor !== undefined ? { cursor } : {}),
+        });
+      }
+      const entry = await s.kv.get(owner, path);
+      const inm = request.headers['if-none-match'];
+      if (inm !== undefined && etagMatches(inm, entry.etag)) return reply.code(304).header('etag', entry.etag).send();
+      return sendEntry(request, reply, entry);
+    },
+  );
+
+  for (const method of ['POST', 'PUT'] as const) {
+    app.route({
+      method,
+      url: `${PREFIX}*`,
+      bodyLimit,
+      config: { scope: 'kv:write' },
+      schema: {
+        tags: ['kv'],
+        summary: method === 'POST' ? 'Create a key (409 if it exists)' : 'Create or replace a key',
+        description: 'The value as a form field, JSON {"value": ...}, or a raw body. Optional ttl (seconds), If-Match, If-None-Match: *.',
+        security: bearer,
+      },
+      handler: async (request, reply) => {
+        const owner = principalOf(request).user.id;
+        const { path, isDir } = keyPathOf(request);
+        if (isDir) throw badRequest(`"${path}" names a directory (it ends in "/"); a value needs a key.`, 'invalid_key');
+        const { value, ttl } = incomingValue(request);
+        const queryTtl = single(request.query as Query, 'ttl');
+        if (queryTtl !== undefined && ttl !== undefined) throw badRequest('Give "ttl" once: in the query or in the body.');
+        const { entry, created } = await s.kv.write(owner, path, value, {
+          mode: method === 'POST' ? 'create' : 'put',
+          ifMatch: request.headers['if-match'],
+          ifNoneMatch: request.headers['if-none-match'],
+          ttlSeconds: parseTtl(queryTtl ?? ttl),
+        });
+        return reply.code(created ? 201 : 200).header('etag', entry.etag).send(writeAnswer(entry));
+      },
+    });
+  }
+
+  app.delete(
+    `${PREFIX}*`,
+    {
+      config: { scope: 'kv:write' },
+      schema: { tags: ['kv'], summary: 'Delete a key, or a whole directory with ?recursive=true', security: bearer },
+    },
+    async (request) => {
+      const owner = principalOf(request).user.id;
+      const { path, isDir } = keyPathOf(request);
+      if (!isDir) {
+        await s.kv.delete(owner, path);
+        return { key: path, deleted: true };
+      }
+      if (!parseFlag(request.query as Query, 'recursive')) {
+        throw new CofferError(400, 'invalid_request', `"${path || '/'}" is a directory: add ?recursive=true to delete everything below it.`);
+      }
+      return { dir: path, deleted: await s.kv.deleteTree(owner, path) };
+    },
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * The per-user key/value store of SPEC §3: values, conditional writes, TTLs, directory listings.
+ * Directories are implicit: "a/b/" exists while some key starts with it.
+ */
+import { createHash } from 'node:crypto';
+import { badRequest, conflict, CofferError, notFound } from '../errors.js';
+import type { KvEntry, KvKind, MetadataStore } from '../storage/meta/metadata-store.js';
+import { prefixUpperBound } from '../storage/meta/kysely-metadata-store.js';
+
+export interface IncomingValue {
+  kind: KvKind;
+  contentType: string | null;
+  bytes: Buffer;
+}
+
+export interface WriteOptions {
+  /** POST creates only (409 when the key exists); PUT creates or replaces. */
+  mode: 'create' | 'put';
+  ifMatch?: string | undefined;
+  ifNoneMatch?: string | undefined;
+  ttlSeconds?: number | undefined;
+}
+
+export interface Listing {
+  dir: string;
+  keys: string[];
+  dirs: string[];
+  cursor: string | null;
+}
+
+export const DEFAULT_LIST_LIMIT = 1000;
+export const MAX_LIST_LIMIT = 1000;
+const MAX_TTL_SECONDS = 10 * 365 * 86_400;
+
+/** Parses a TTL from a query parameter or body field: whole seconds >= 1. */
+export function parseTtl(raw: unknown): number | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_TTL_SECONDS) {
+    throw badRequest(`"ttl" must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}.`);
+  }
+  return n;
+}
+
+export function entityTag(kind: KvKind, contentType: string | null, bytes: Buffer): string {
+  const h = createHash('sha256').update(kind).update('\0').update(contentType ?? '').update('\0').update(bytes);
+  return `"${h.digest('base64url').slice(0, 27)}"`;
+}
+
+/** True when an If-Match / If-None-Match header value names this entity tag (or is "*"). */
+export function etagMatches(header: string, etag: string): boolean {
+  return header
+    .split(',')
+    .map((t) => t.trim())
+    .some((t) => t === '*' || t === etag || t === `W/${etag}`);
+}
+
+function preconditionFailed(message: string) {
+  return new CofferError(412, 'precondition_failed', message);
+}
+
+export class KvService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly maxBytes: number,
+  ) {}
+
+  async get(owner: string, key: string): Promise<KvEntry> {
+    const entry = await this.store.kvGet(owner, key, Date.now());
+    if (!entry) throw notFound(`No key "${key}".`);
+    return entry;
+  }
+
+  async write(owner: string, key: string, value: IncomingValue, options: WriteOptions): Promise<{ entry: KvEntry; created: boolean }> {
+    if (value.bytes.length > this.maxBytes) {
+      throw new CofferError(
+        413,
+        'payload_too_large',
+        `The value is ${value.bytes.length} bytes; at most ${this.maxBytes} are allowed (COFFER_KV_MAX_BYTES). Store larger data as a parcel.`,
+      );
+    }
+    const now = Date.now();
+    const entry: KvEntry = {
+      key,
+      kind: value.kind,
+      contentType: value.contentType,
+      value: value.bytes,
+      size: value.bytes.length,
+      etag: entityTag(value.kind, value.contentType, value.bytes),
+      expiresAt: options.ttlSeconds ? now + options.ttlSeconds * 1000 : null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const { created } = await this.store.kvWrite(owner, entry, (current) => {
+      if (options.ifMatch !== undefined) {
+        if (!current) throw preconditionFailed(`If-Match: the key "${key}" does not exist.`);
+        if (!etagMatches(options.ifMatch, current.etag)) throw preconditionFailed(`If-Match: the key "${key}" has changed (its ETag is ${current.etag}).`);
+      }
+      if (options.ifNoneMatch !== undefined && current && etagMatches(options.ifNoneMatch, current.etag)) {
+        throw preconditionFailed(`If-None-Match: the key "${key}" exists.`);
+      }
+      if (options.mode === 'create' && current) throw conflict(`The key "${key}" exists; use PUT to replace it.`);
+    });
+    return { entry, created };
+  }
+
+  async delete(owner: string, key: string): Promise<void> {
+    if (!(await this.store.kvDelete(owner, key, Date.now()))) throw notFound(`No key "${key}".`);
+  }
+
+  /** Deletes every key below a directory ("" = all of the owner's keys); returns how many. */
+  deleteTree(owner: string, dir: string): Promise<number> {
+    return this.store.kvDeletePrefix(owner, dir, Date.now());
+  }
+
+  /**
+   * Lists a directory: its direct keys and subdirectories (or, recursively, every key below),
+   * in byte order, `limit` entries a page. The cursor is the last entry returned.
+   */
+  async list(owner: string, dir: string, options: { limit?: number; cursor?: string; recursive?: boolean }): Promise<Listing> {
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    const now = Date.now();
+    const below = dir === '' ? undefined : prefixUpperBound(dir);
+    let from = dir;
+    let exclusive = false;
+    if (options.cursor !== undefined) {
+      const after = decodeCursor(options.cursor, dir);
+      // After a directory, skip everything inside it.
+      if (after.endsWith('/')) from = prefixUpperBound(after);
+      else [from, exclusive] = [after, true];
+    }
+
+    const entries: string[] = [];
+    const batchSize = limit + 1;
+    for (;;) {
+      const batch = await this.store.kvScan(owner, { from, exclusive, ...(below ? { below } : {}), limit: batchSize, now });
+      let openDir: string | undefined;
+      for (const key of batch) {
+        if (openDir && key.startsWith(openDir)) continue;
+        const slash = options.recursive ? -1 : key.indexOf('/', dir.length);
+        openDir = slash < 0 ? undefined : key.slice(0, slash + 1);
+        entries.push(openDir ?? key);
+        if (entries.length > limit) break;
+      }
+      if (entries.length > limit || batch.length < batchSize) break;
+      if (openDir) [from, exclusive] = [prefixUpperBound(openDir), false];
+      else [from, exclusive] = [batch[batch.length - 1]!, true];
+    }
+
+    const page = entries.slice(0, limit);
+    return {
+      dir,
+      keys: page.filter((e) => !e.endsWith('/')),
+      dirs: page.filter((e) => e.endsWith('/')),
+      cursor: entries.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  }
+}
+
+function encodeCursor(lastEntry: string): string {
+  return Buffer.from(lastEntry).toString('base64url');
+}
+
+function decodeCursor(cursor: string, dir: string): string {
+  const after = Buffer.from(cursor, 'base64url').toString();
+  if (cursor === '' || !after.startsWith(dir) || after === dir || encodeCursor(after) !== cursor) {
+    throw badRequest('The cursor does not belong to this listing; pass the "cursor" of the previous page unchanged.');
+  }
+  return after;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/** The `coffer` command. */
+import { Command } from 'commander';
+import { describeSettings, ConfigError } from './config.js';
+import { printJwks } from './cli/jwks.js';
+import { serve } from './cli/serve.js';
+
+const program = new Command()
+  .name('coffer')
+  .description('Coffer: key/value data and files behind token authentication')
+  .showHelpAfterError();
+
+program
+  .command('serve', { isDefault: true })
+  .description('start the HTTP server (embedded defaults: ./coffer-data, http://127.0.0.1:8080)')
+  .option('-c, --config <file>', 'JSON file of settings (keys like "port", "data_dir"); COFFER_* variables win')
+  .addHelpText('after', `\nSettings (environment variables):\n${describeSettings()}\n\nExample:\n  COFFER_PORT=9090 COFFER_ADMIN_PASSWORD=change-me-please coffer serve\n`)
+  .action(serve);
+
+program
+  .command('jwks')
+  .description('print the public keys that verify access tokens (for other services)')
+  .option('--pem', 'as PEM (SPKI) instead of a JWK set')
+  .option('-c, --config <file>', 'JSON file of settings')
+  .addHelpText('after', '\nExample:\n  coffer jwks --pem > coffer-public.pem\n')
+  .action(printJwks);
+
+program.parseAsync().catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`coffer: ${e.message}\nSee "coffer serve --help" for every setting.\n`);
+  } else {
+    process.stderr.write(`coffer: ${(e as Error).message}\n`);
+    if (process.env.COFFER_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+  }
+  process.exitCode = 1;
+});

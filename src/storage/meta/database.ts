@@ -1,0 +1,128 @@
+/**
+ * The metadata database: one schema, one migration set, two dialects (SQLite embedded, PostgreSQL
+ * for many nodes). The table types below are written by hand; test/contract pins them to the
+ * migrated schema.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import * as m0001 from './migrations/0001_initial.js';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  admin: number;
+  disabled: number;
+  grants: string;
+  token_version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RefreshFamiliesTable {
+  id: string;
+  user_id: string;
+  /** The scopes the session was granted at login; refreshes never widen them. */
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  hash: string;
+  family_id: string;
+  user_id: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  expires_at: number;
+}
+
+export interface LoginFailuresTable {
+  name: string;
+  window_start: number;
+  count: number;
+}
+
+export interface KvTable {
+  owner: string;
+  key: string;
+  kind: string;
+  content_type: string | null;
+  value: Uint8Array;
+  size: number;
+  etag: string;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_families: RefreshFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  revoked_tokens: RevokedTokensTable;
+  login_failures: LoginFailuresTable;
+  kv: KvTable;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  dialect: Dialect;
+}
+
+const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001 };
+
+/** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
+export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+  }
+  // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+  };
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    max: 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+}
+
+/** Brings the schema up to date; throws with the failing migration's name on error. */
+export async function migrateToLatest(open: OpenDatabase): Promise<void> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      if (open.dialect !== 'sqlite') return MIGRATIONS;
+      // Kysely runs SQLite migrations outside a transaction; give each one its own.
+      const wrapped: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(MIGRATIONS)) {
+        wrapped[name] = { up: (db) => db.transaction().execute((trx) => m.up(trx)) };
+      }
+      return wrapped;
+    },
+  };
+  const { error, results } = await new Migrator({ db: open.db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * MetadataStore on Kysely: the same queries serve SQLite and PostgreSQL.
+ */
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database, KvTable, OpenDatabase, UsersTable } from './database.js';
+import type {
+  AccessState,
+  KvEntry,
+  KvKind,
+  KvScan,
+  LoginFailures,
+  MetadataStore,
+  NewUser,
+  RefreshTokenRecord,
+  UserPatch,
+  UserRecord,
+} from './metadata-store.js';
+
+function toUser(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    admin: row.admin === 1,
+    disabled: row.disabled === 1,
+    grants: row.grants === '' ? [] : row.grants.split(' '),
+    tokenVersion: Number(row.token_version),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toKvEntry(row: Selectable<KvTable>): KvEntry {
+  return {
+    key: row.key,
+    kind: row.kind as KvKind,
+    contentType: row.content_type,
+    value: Buffer.isBuffer(row.value) ? row.value : Buffer.from(row.value),
+    size: Number(row.size),
+    etag: row.etag,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** SQLite and PostgreSQL report a duplicate key differently. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** The smallest string greater than every string that starts with prefix. */
+export function prefixUpperBound(prefix: string): string {
+  const last = prefix.codePointAt(prefix.length - 1)!;
+  const head = prefix.slice(0, prefix.length - (last > 0xffff ? 2 : 1));
+  return head + String.fromCodePoint(last + 1);
+}
+
+export class KyselyMetadataStore implements MetadataStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  private readonly db: Kysely<Database>;
+
+  constructor(open: OpenDatabase) {
+    this.db = open.db;
+    this.dialect = open.dialect;
+  }
+
+  async createUser(user: NewUser): Promise<UserRecord | undefined> {
+    const row = {
+      id: user.id,
+      username: user.username,
+      password_hash: user.passwordHash,
+      admin: user.admin ? 1 : 0,
+      disabled: user.disabled ? 1 : 0,
+      grants: user.grants.join(' '),
+      token_version: 0,
+      created_at: user.createdAt,
+      updated_at: user.createdAt,
+    };
+    try {
+      await this.db.insertInto('users').values(row).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) return undefined;
+      throw e;
+    }
+    return toUser(row);
+  }
+
+  async getUserById(id: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async getUserByName(username: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('username').execute();
+    return rows.map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async countActiveAdmins(): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('admin', '=', 1)
+      .where('disabled', '=', 0)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | undefined> {
+    const set: Record<string, unknown> = { updated_at: now };
+    if (patch.passwordHash !== undefined) set.password_hash = patch.passwordHash;
+    if (patch.admin !== undefined) set.admin = patch.admin ? 1 : 0;
+    if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
+    if (patch.grants !== undefined) set.grants = patch.grants.join(' ');
+    await this.db
+      .updateTable('users')
+      .set(set)
+      .$if(patch.bumpTokenVersion === true, (qb) => qb.set((eb) => ({ token_version: eb('token_version', '+', 1) })))
+      .where('id', '=', id)
+      .execute();
+    return this.getUserById(id);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('kv').where('owner', '=', id).execute();
+      await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
+      await trx.deleteFrom('refresh_families').where('user_id', '=', id).execute();
+      const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async getAccessState(userId: string, jti: string, familyId: string | undefined): Promise<AccessState | undefined> {
+    const row = await this.db
+      .selectFrom('users as u')
+      .selectAll('u')
+      .select((eb) => [
+        eb.exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti)).as('jti_revoked'),
+        eb
+          .exists(
+            eb
+              .selectFrom('refresh_families')
+              .select('id')
+              .where('id', '=', familyId ?? '')
+              .where('revoked_at', 'is not', null),
+          )
+          .as('family_revoked'),
+      ])
+      .where('u.id', '=', userId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return { user: toUser(row), jtiRevoked: Boolean(row.jti_revoked), familyRevoked: Boolean(row.family_revoked) };
+  }
+
+  async revokeJti(jti: string, expiresAt: number): Promise<void> {
+    await this.db
+      .insertInto('revoked_tokens')
+      .values({ jti, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('jti').doNothing())
+      .execute();
+  }
+
+  async createRefreshFamily(f: { id: string; userId: string; scope: string; createdAt: number; expiresAt: number }): Promise<void> {
+    await this.db
+      .insertInto('refresh_families')
+      .values({ id: f.id, user_id: f.userId, scope: f.scope, created_at: f.createdAt, expires_at: f.expiresAt, revoked_at: null })
+      .execute();
+  }
+
+  async addRefreshToken(t: { hash: string; familyId: string; userId: string; expiresAt: number }): Promise<void> {
+    await this.db
+      .insertInto('refresh_tokens')
+      .values({ hash: t.hash, family_id: t.familyId, user_id: t.userId, expires_at: t.expiresAt, used_at: null })
+      .execute();
+  }
+
+  async getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('refresh_families as f', 'f.id', 't.family_id')
+      .select(['t.hash', 't.family_id', 't.user_id', 't.expires_at', 't.used_at', 'f.scope', 'f.revoked_at'])
+      .where('t.hash', '=', hash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      hash: row.hash,
+      familyId: row.family_id,
+      userId: row.user_id,
+      expiresAt: Number(row.expires_at),
+      usedAt: row.used_at === null ? null : Number(row.used_at),
+      familyScope: row.scope,
+      familyRevokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    };
+  }
+
+  async markRefreshTokenUsed(hash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('hash', '=', hash)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('refresh_families')
+      .set({ revoked_at: now })
+      .where('id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  async revokeUserRefreshFamilies(userId: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('refresh_families')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  async getLoginFailures(name: string): Promise<LoginFailures | undefined> {
+    const row = await this.db.selectFrom('login_failures').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && { windowStart: Number(row.window_start), count: Number(row.count) };
+  }
+
+  async recordLoginFailure(name: string, now: number, windowMs: number): Promise<LoginFailures> {
+    const stale = sql<boolean>`login_failures.window_start <= ${now - windowMs}`;
+    const row = await this.db
+      .insertInto('login_failures')
+      .values({ name, window_start: now, count: 1 })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({
+          window_start: sql`case when ${stale} then ${now} else login_failures.window_start end`,
+          count: sql`case when ${stale} then 1 else login_failures.count + 1 end`,
+        }),
+      )
+      .returning(['window_start', 'count'])
+      .executeTakeFirstOrThrow();
+    return { windowStart: Number(row.window_start), count: Number(row.count) };
+  }
+
+  async clearLoginFailures(name: string): Promise<void> {
+    await this.db.deleteFrom('login_failures').where('name', '=', name).execute();
+  }
+
+  private live<QB extends { where: any }>(qb: QB, now: number): QB {
+    return qb.where((eb: any) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+  }
+
+  async kvGet(owner: string, key: string, now: number): Promise<KvEntry | undefined> {
+    const row = await this.live(
+      this.db.selectFrom('kv').selectAll().where('owner', '=', owner).where('key', '=', key),
+      now,
+    ).executeTakeFirst();
+    return row && toKvEntry(row);
+  }
+
+  async kvWrite(owner: string, entry: KvEntry, check: (current: KvEntry | undefined) => void): Promise<{ created: boolean }> {
+    // Two writers creating the same key at once on PostgreSQL: the loser retries and sees the winner.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((trx) => this.kvWriteIn(trx, owner, entry, check));
+      } catch (e) {
+        if (attempt === 0 && isUniqueViolation(e)) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async kvWriteIn(
+    trx: Transaction<Database>,
+    owner: string,
+    entry: KvEntry,
+    check: (current: KvEntry | undefined) => void,
+  ): Promise<{ created: boolean }> {
+    const row = await trx
+      .selectFrom('kv')
+      .selectAll()
+      .where('owner', '=', owner)
+      .where('key', '=', entry.key)
+      .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+      .executeTakeFirst();
+    const current = row && (row.expires_at === null || Number(row.expires_at) > entry.updatedAt) ? toKvEntry(row) : undefined;
+    check(current);
+    const values = {
+      kind: entry.kind,
+      content_type: entry.contentType,
+      value: entry.value,
+      size: entry.size,
+      etag: entry.etag,
+      expires_at: entry.expiresAt,
+      updated_at: entry.updatedAt,
+    };
+    if (row) {
+      await trx
+        .updateTable('kv')
+        .set({ ...values, created_at: current ? current.createdAt : entry.createdAt })
+        .where('owner', '=', owner)
+        .where('key', '=', entry.key)
+        .execute();
+    } else {
+      await trx.insertInto('kv').values({ ...values, owner, key: entry.key, created_at: entry.createdAt }).execute();
+    }
+    return { created: current === undefined };
+  }
+
+  async kvDelete(owner: string, key: string, now: number): Promise<boolean> {
+    const row = await this.db
+      .deleteFrom('kv')
+      .where('owner', '=', owner)
+      .where('key', '=', key)
+      .returning('expires_at')
+      .executeTakeFirst();
+    return row !== undefined && (row.expires_at === null || Number(row.expires_at) > now);
+  }
+
+  async kvScan(owner: string, scan: KvScan): Promise<string[]> {
+    const rows = await this.live(
+      this.db
+        .selectFrom('kv')
+        .select('key')
+        .where('owner', '=', owner)
+        .where('key', scan.exclusive ? '>' : '>=', scan.from)
+        .$if(scan.below !== undefined, (qb) => qb.where('key', '<', scan.below!))
+        .orderBy('key')
+        .limit(scan.limit),
+      scan.now,
+    ).execute();
+    return rows.map((r) => r.key);
+  }
+
+  async kvDeletePrefix(owner: string, prefix: string, now: number): Promise<number> {
+    const rows = await this.db
+      .deleteFrom('kv')
+      .where('owner', '=', owner)
+      .$if(prefix !== '', (qb) => qb.where('key', '>=', prefix).where('key', '<', prefixUpperBound(prefix)))
+      .returning('expires_at')
+      .execute();
+    return rows.filter((r) => r.expires_at === null || Number(r.expires_at) > now).length;
+  }
+
+  async sweep(now: number, loginWindowMs: number): Promise<void> {
+    await this.db.deleteFrom('kv').where('expires_at', '<=', now).execute();
+    await this.db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute();
+    await this.db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).execute();
+    await this.db.deleteFrom('refresh_families').where('expires_at', '<=', now).execute();
+    await this.db.deleteFrom('login_failures').where('window_start', '<=', now - loginWindowMs).execute();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

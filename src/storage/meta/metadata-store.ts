@@ -1,0 +1,125 @@
+/**
+ * The MetadataStore port: everything Coffer keeps about users, tokens and key/value data.
+ * Services depend on this interface only. Every method that touches a user's data takes the
+ * owner as an argument: isolation lives in these signatures, not in the callers' good manners.
+ * The rules (who may, what counts as a conflict) live in the services; the store only keeps
+ * state and makes each change atomic.
+ */
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  passwordHash: string | null;
+  admin: boolean;
+  disabled: boolean;
+  grants: string[];
+  /** Bumped to kill every access token issued before (disable, password change). */
+  tokenVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewUser = Omit<UserRecord, 'tokenVersion' | 'updatedAt'>;
+
+export interface UserPatch {
+  passwordHash?: string;
+  admin?: boolean;
+  disabled?: boolean;
+  grants?: string[];
+  /** Invalidate every access token the user holds now. */
+  bumpTokenVersion?: boolean;
+}
+
+/** What a request's access token needs checked against live state, in one read. */
+export interface AccessState {
+  user: UserRecord;
+  jtiRevoked: boolean;
+  familyRevoked: boolean;
+}
+
+export interface RefreshTokenRecord {
+  hash: string;
+  familyId: string;
+  userId: string;
+  expiresAt: number;
+  usedAt: number | null;
+  familyScope: string;
+  familyRevokedAt: number | null;
+}
+
+export interface LoginFailures {
+  windowStart: number;
+  count: number;
+}
+
+export type KvKind = 'text' | 'json' | 'raw';
+
+export interface KvEntry {
+  key: string;
+  kind: KvKind;
+  contentType: string | null;
+  value: Buffer;
+  size: number;
+  etag: string;
+  expiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface KvScan {
+  /** Keys >= from (or > from when `exclusive`). */
+  from: string;
+  exclusive?: boolean;
+  /** Keys < below, when set. */
+  below?: string;
+  limit: number;
+  now: number;
+}
+
+export interface MetadataStore {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  createUser(user: NewUser): Promise<UserRecord | undefined>;
+  getUserById(id: string): Promise<UserRecord | undefined>;
+  getUserByName(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  countUsers(): Promise<number>;
+  /** Admins that are not disabled. */
+  countActiveAdmins(): Promise<number>;
+  updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | undefined>;
+  /** Deletes the user with everything they own; false if there was no such user. */
+  deleteUser(id: string): Promise<boolean>;
+
+  getAccessState(userId: string, jti: string, familyId: string | undefined): Promise<AccessState | undefined>;
+  revokeJti(jti: string, expiresAt: number): Promise<void>;
+
+  createRefreshFamily(family: { id: string; userId: string; scope: string; createdAt: number; expiresAt: number }): Promise<void>;
+  addRefreshToken(token: { hash: string; familyId: string; userId: string; expiresAt: number }): Promise<void>;
+  getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
+  /** Marks an unused refresh token used; false when it was already used (a replay or a race). */
+  markRefreshTokenUsed(hash: string, now: number): Promise<boolean>;
+  revokeRefreshFamily(familyId: string, now: number): Promise<void>;
+  revokeUserRefreshFamilies(userId: string, now: number): Promise<void>;
+
+  getLoginFailures(name: string): Promise<LoginFailures | undefined>;
+  /** Counts one failure; starts a new window when the current one is older than windowMs. */
+  recordLoginFailure(name: string, now: number, windowMs: number): Promise<LoginFailures>;
+  clearLoginFailures(name: string): Promise<void>;
+
+  kvGet(owner: string, key: string, now: number): Promise<KvEntry | undefined>;
+  /**
+   * Writes `entry` atomically after `check` has seen the live current entry (undefined when
+   * absent or expired); `check` throws to refuse the write. Resolves whether the key was created.
+   */
+  kvWrite(owner: string, entry: KvEntry, check: (current: KvEntry | undefined) => void): Promise<{ created: boolean }>;
+  kvDelete(owner: string, key: string, now: number): Promise<boolean>;
+  /** Live key names in byte order within the scan's range. */
+  kvScan(owner: string, scan: KvScan): Promise<string[]>;
+  /** Deletes every key that starts with prefix ('' = all of the owner's keys); returns how many live ones. */
+  kvDeletePrefix(owner: string, prefix: string, now: number): Promise<number>;
+
+  /** Drops expired KV entries, revocations, refresh tokens and stale login failures. */
+  sweep(now: number, loginWindowMs: number): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

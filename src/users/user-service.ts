@@ -1,0 +1,203 @@
+/**
+ * Users: registration, admin management, self-service password change, and the admin created on
+ * first start. No method returns a password hash: callers get UserView.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { DEFAULT_GRANTS, effectiveGrants, isScope, SCOPES, type Scope } from '../auth/scopes.js';
+import type { Audit } from '../auth/audit.js';
+import type { Principal } from '../auth/tokens.js';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
+import type { MetadataStore, UserPatch, UserRecord } from '../storage/meta/metadata-store.js';
+
+export interface UserView {
+  public_id: string;
+  username: string;
+  admin: boolean;
+  disabled: boolean;
+  grants: Scope[];
+  created_at: string;
+  updated_at: string;
+}
+
+export function toUserView(u: UserRecord): UserView {
+  return {
+    public_id: u.id,
+    username: u.username,
+    admin: u.admin,
+    disabled: u.disabled,
+    grants: effectiveGrants(u),
+    created_at: new Date(u.createdAt).toISOString(),
+    updated_at: new Date(u.updatedAt).toISOString(),
+  };
+}
+
+const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function isValidUsername(name: unknown): name is string {
+  return typeof name === 'string' && USERNAME.test(name);
+}
+
+export function parseUsername(name: unknown): string {
+  if (name === undefined || name === null || name === '') throw badRequest('"username" is required.');
+  if (!isValidUsername(name)) throw badRequest('"username" must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  return name;
+}
+
+function parseGrants(grants: unknown): Scope[] {
+  if (!Array.isArray(grants) || !grants.every((g) => typeof g === 'string')) {
+    throw badRequest(`"grants" must be a list of scopes (${SCOPES.join(', ')}).`);
+  }
+  const unknown = grants.filter((g) => !isScope(g));
+  if (unknown.length > 0) throw badRequest(`Unknown scope(s) ${unknown.join(', ')}; known: ${SCOPES.join(', ')}.`);
+  return SCOPES.filter((s) => s !== 'admin' && grants.includes(s));
+}
+
+function parseBoolean(value: unknown, field: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw badRequest(`"${field}" must be true or false.`);
+}
+
+export interface NewUserInput {
+  username?: unknown;
+  name?: unknown;
+  password?: unknown;
+  admin?: unknown;
+  grants?: unknown;
+}
+
+export interface UserPatchInput {
+  password?: unknown;
+  current_password?: unknown;
+  disabled?: unknown;
+  grants?: unknown;
+  admin?: unknown;
+}
+
+export class UserService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly audit: Audit,
+    private readonly settings: { openRegistration: boolean; passwordMinLength: number },
+  ) {}
+
+  /** Self-service sign-up (only with open registration); never makes an admin. */
+  async register(input: NewUserInput): Promise<UserRecord> {
+    if (!this.settings.openRegistration) {
+      throw forbidden('Registration is closed; ask an admin for an account (COFFER_OPEN_REGISTRATION).', 'registration_closed');
+    }
+    const user = await this.insert(parseUsername(input.username ?? input.name), input.password, false, [...DEFAULT_GRANTS]);
+    this.audit('user.register', { username: user.username });
+    return user;
+  }
+
+  async create(actor: Principal, input: NewUserInput): Promise<UserRecord> {
+    const username = parseUsername(input.username ?? input.name);
+    const admin = input.admin === undefined ? false : parseBoolean(input.admin, 'admin');
+    const grants = input.grants === undefined ? [...DEFAULT_GRANTS] : parseGrants(input.grants);
+    const wantsAdmin = admin || (Array.isArray(input.grants) && input.grants.includes('admin'));
+    const user = await this.insert(username, input.password, wantsAdmin, grants);
+    this.audit('user.create', { by: actor.user.username, username, admin: wantsAdmin });
+    return user;
+  }
+
+  private async insert(username: string, password: unknown, admin: boolean, grants: Scope[]): Promise<UserRecord> {
+    const plain = checkPasswordPolicy(password, this.settings.passwordMinLength, username);
+    const user = await this.store.createUser({
+      id: randomUUID(),
+      username,
+      passwordHash: await hashPassword(plain),
+      admin,
+      disabled: false,
+      grants,
+      createdAt: Date.now(),
+    });
+    if (!user) throw conflict(`The username "${username}" is taken.`);
+    return user;
+  }
+
+  list(): Promise<UserRecord[]> {
+    return this.store.listUsers();
+  }
+
+  async update(actor: Principal, username: string, input: UserPatchInput): Promise<UserRecord> {
+    const isAdmin = actor.scopes.has('admin');
+    const isSelf = actor.user.username === username;
+    if (!isAdmin && !isSelf) throw forbidden('Only an admin may change another user.');
+    const target = await this.store.getUserByName(username);
+    if (!target) throw notFound(`No user "${username}".`);
+    const fields = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
+    const allowed = ['password', 'current_password', 'disabled', 'grants', 'admin'];
+    const unknown = fields.filter((f) => !allowed.includes(f));
+    if (unknown.length > 0) throw badRequest(`Unknown field(s) ${unknown.join(', ')}; a user has ${allowed.join(', ')}.`);
+    if (fields.length === 0) throw badRequest(`Nothing to change: send one of password, disabled, grants, admin.`);
+
+    const patch: UserPatch = {};
+    if (!isAdmin) {
+      const others = fields.filter((f) => f !== 'password' && f !== 'current_password');
+      if (others.length > 0) throw forbidden(`Only an admin may change ${others.join(', ')}.`);
+      if (input.password === undefined) throw badRequest('"password" is required.');
+      if (typeof input.current_password !== 'string' || !(await verifyPassword(target.passwordHash, input.current_password))) {
+        throw forbidden('"current_password" is missing or wrong.');
+      }
+    }
+    if (input.password !== undefined) {
+      patch.passwordHash = await hashPassword(checkPasswordPolicy(input.password, this.settings.passwordMinLength, username));
+      patch.bumpTokenVersion = true;
+    }
+    if (input.disabled !== undefined) {
+      patch.disabled = parseBoolean(input.disabled, 'disabled');
+      if (patch.disabled) patch.bumpTokenVersion = true;
+    }
+    if (input.grants !== undefined) patch.grants = parseGrants(input.grants);
+    if (input.admin !== undefined) patch.admin = parseBoolean(input.admin, 'admin');
+    if (target.admin && !target.disabled && (patch.admin === false || patch.disabled === true)) {
+      await this.assertNotLastAdmin();
+    }
+
+    const now = Date.now();
+    const updated = await this.store.updateUser(target.id, patch, now);
+    if (!updated) throw notFound(`No user "${username}".`);
+    if (patch.bumpTokenVersion) await this.store.revokeUserRefreshFamilies(target.id, now);
+    this.audit('user.update', { by: actor.user.username, username, fields: fields.filter((f) => f !== 'current_password') });
+    return updated;
+  }
+
+  /** Deletes the user and everything they own. */
+  async remove(actor: Principal, username: string): Promise<void> {
+    const target = await this.store.getUserByName(username);
+    if (!target) throw notFound(`No user "${username}".`);
+    if (target.admin && !target.disabled) await this.assertNotLastAdmin();
+    await this.store.deleteUser(target.id);
+    this.audit('user.delete', { by: actor.user.username, username });
+  }
+
+  private async assertNotLastAdmin(): Promise<void> {
+    if ((await this.store.countActiveAdmins()) <= 1) {
+      throw conflict('This is the last active admin; make another admin first.');
+    }
+  }
+
+  /**
+   * On first start (no admin exists yet) creates the admin account, with the configured password
+   * or a generated one that the caller prints once.
+   */
+  async bootstrapAdmin(username: string, password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
+    if ((await this.store.countActiveAdmins()) > 0 || (await this.store.getUserByName(username))) return { created: false };
+    const plain = password ?? randomBytes(18).toString('base64url');
+    const user = await this.store.createUser({
+      id: randomUUID(),
+      username,
+      passwordHash: await hashPassword(plain),
+      admin: true,
+      disabled: false,
+      grants: [...DEFAULT_GRANTS],
+      createdAt: Date.now(),
+    });
+    if (!user) return { created: false }; // another node created it a moment ago
+    this.audit('user.bootstrap_admin', { username });
+    return password === undefined ? { created: true, generatedPassword: plain } : { created: true };
+  }
+}
