@@ -1,0 +1,284 @@
+/**
+ * The MetadataStore contract: one suite, run unchanged against SQLite and a real PostgreSQL
+ * (COFFER_TEST_DATABASE_URL, default postgres://root@127.0.0.1:5432/test; each run gets its
+ * own schema, dropped afterwards).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { migrateToLatest, openDatabase, type Database } from '../../src/storage/meta/database.js';
+import { KyselyMetadataStore } from '../../src/storage/meta/kysely-metadata-store.js';
+import type { KvEntry, MetadataStore, NewUser } from '../../src/storage/meta/metadata-store.js';
+
+const PG_URL = process.env.COFFER_TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+
+interface Backend {
+  name: string;
+  open(): Promise<{ store: MetadataStore; db: ReturnType<typeof openDatabase>; cleanup(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      const dir = await mkdtemp(path.join(tmpdir(), 'coffer-contract-'));
+      const db = openDatabase(`sqlite:${path.join(dir, 'meta.db')}`);
+      await migrateToLatest(db);
+      const store = new KyselyMetadataStore(db);
+      return { store, db, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const schema = `coffer_test_${randomBytes(6).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`create schema ${schema}`);
+      const db = openDatabase(PG_URL, { schema });
+      await migrateToLatest(db);
+      const store = new KyselyMetadataStore(db);
+      return {
+        store,
+        db,
+        cleanup: async () => {
+          await store.close();
+          await admin.query(`drop schema ${schema} cascade`);
+          await admin.end();
+        },
+      };
+    },
+  },
+];
+
+/** Pins the hand-written Database interface to the migrated schema, table by table. */
+const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
+  users: { id: true, username: true, password_hash: true, admin: true, disabled: true, grants: true, token_version: true, created_at: true, updated_at: true },
+  refresh_families: { id: true, user_id: true, scope: true, created_at: true, expires_at: true, revoked_at: true },
+  refresh_tokens: { hash: true, family_id: true, user_id: true, expires_at: true, used_at: true },
+  revoked_tokens: { jti: true, expires_at: true },
+  login_failures: { name: true, window_start: true, count: true },
+  kv: { owner: true, key: true, kind: true, content_type: true, value: true, size: true, etag: true, expires_at: true, created_at: true, updated_at: true },
+};
+
+let seq = 0;
+function newUser(username: string, extra: Partial<NewUser> = {}): NewUser {
+  return { id: `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`, username, passwordHash: 'h', admin: false, disabled: false, grants: ['kv:read'], createdAt: 1000, ...extra };
+}
+
+function entry(key: string, value: string | Buffer, extra: Partial<KvEntry> = {}): KvEntry {
+  const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value);
+  return { key, kind: 'text', contentType: null, value: bytes, size: bytes.length, etag: `"${key}:${bytes.length}"`, expiresAt: null, createdAt: 1000, updatedAt: 1000, ...extra };
+}
+
+const always = () => {};
+
+for (const backend of backends) {
+  describe(`MetadataStore on ${backend.name}`, () => {
+    let store: MetadataStore;
+    let db: ReturnType<typeof openDatabase>;
+    let cleanup: () => Promise<void>;
+    before(async () => ({ store, db, cleanup } = await backend.open()));
+    after(() => cleanup());
+
+    test('the Database interface matches the migrated schema', async () => {
+      const tables = await db.db.introspection.getTables();
+      for (const [table, columns] of Object.entries(COLUMNS)) {
+        const found = tables.find((t) => t.name === table);
+        assert.ok(found, `table ${table} exists`);
+        assert.deepEqual(found.columns.map((c) => c.name).sort(), Object.keys(columns).sort(), `columns of ${table}`);
+      }
+    });
+
+    test('migrating twice is a no-op', async () => {
+      await migrateToLatest(db);
+      assert.ok(await store.getUserByName('nobody') === undefined);
+    });
+
+    test('users: create, find, duplicate name refused, list in byte order', async () => {
+      const a = await store.createUser(newUser('zed'));
+      assert.ok(a);
+      assert.equal(await store.createUser(newUser('zed')), undefined);
+      await store.createUser(newUser('Alice', { admin: true, grants: [] }));
+      await store.createUser(newUser('bob'));
+      assert.deepEqual((await store.getUserByName('zed'))?.grants, ['kv:read']);
+      assert.equal((await store.getUserById(a.id))?.username, 'zed');
+      assert.equal(await store.getUserByName('ZED'), undefined, 'usernames are case-sensitive');
+      const names = (await store.listUsers()).map((u) => u.username);
+      assert.deepEqual(names, ['Alice', 'bob', 'zed']);
+      assert.equal(await store.countUsers(), 3);
+      assert.equal(await store.countActiveAdmins(), 1);
+      const alice = await store.getUserByName('Alice');
+      assert.deepEqual(alice?.grants, []);
+      assert.equal(alice?.admin, true);
+    });
+
+    test('users: update applies the patch and bumps the token version on request', async () => {
+      const u = (await store.createUser(newUser('patchme')))!;
+      const updated = await store.updateUser(u.id, { disabled: true, grants: ['kv:read', 'kv:write'], bumpTokenVersion: true }, 5000);
+      assert.equal(updated?.disabled, true);
+      assert.deepEqual(updated?.grants, ['kv:read', 'kv:write']);
+      assert.equal(updated?.tokenVersion, 1);
+      assert.equal(updated?.updatedAt, 5000);
+      assert.equal(updated?.passwordHash, 'h');
+      assert.equal(await store.updateUser('no-such-id', { admin: true }, 1), undefined);
+    });
+
+    test('access state: user, revoked jti and revoked family in one read', async () => {
+      const u = (await store.createUser(newUser('access')))!;
+      await store.createRefreshFamily({ id: 'fam-access', userId: u.id, scope: 'kv:read', createdAt: 1, expiresAt: Date.now() + 60_000 });
+      let state = await store.getAccessState(u.id, 'jti-1', 'fam-access');
+      assert.deepEqual([state?.user.username, state?.jtiRevoked, state?.familyRevoked], ['access', false, false]);
+      await store.revokeJti('jti-1', Date.now() + 60_000);
+      await store.revokeJti('jti-1', Date.now() + 60_000); // idempotent
+      await store.revokeRefreshFamily('fam-access', 2);
+      state = await store.getAccessState(u.id, 'jti-1', 'fam-access');
+      assert.deepEqual([state?.jtiRevoked, state?.familyRevoked], [true, true]);
+      state = await store.getAccessState(u.id, 'jti-2', undefined);
+      assert.deepEqual([state?.jtiRevoked, state?.familyRevoked], [false, false]);
+      assert.equal(await store.getAccessState('no-such-user', 'jti-1', undefined), undefined);
+    });
+
+    test('refresh tokens: used once only, family and per-user revocation', async () => {
+      const u = (await store.createUser(newUser('refresher')))!;
+      await store.createRefreshFamily({ id: 'fam-r1', userId: u.id, scope: 'kv:read kv:write', createdAt: 1, expiresAt: 99_999 });
+      await store.addRefreshToken({ hash: 'h1', familyId: 'fam-r1', userId: u.id, expiresAt: 99_999 });
+      const rec = await store.getRefreshToken('h1');
+      assert.deepEqual(rec, { hash: 'h1', familyId: 'fam-r1', userId: u.id, expiresAt: 99_999, usedAt: null, familyScope: 'kv:read kv:write', familyRevokedAt: null });
+      const results = await Promise.all([1, 2, 3, 4, 5].map(() => store.markRefreshTokenUsed('h1', 10)));
+      assert.equal(results.filter(Boolean).length, 1, 'exactly one concurrent use wins');
+      assert.equal((await store.getRefreshToken('h1'))?.usedAt, 10);
+      await store.createRefreshFamily({ id: 'fam-r2', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
+      await store.addRefreshToken({ hash: 'h2', familyId: 'fam-r2', userId: u.id, expiresAt: 99_999 });
+      await store.revokeUserRefreshFamilies(u.id, 20);
+      assert.equal((await store.getRefreshToken('h1'))?.familyRevokedAt, 20);
+      assert.equal((await store.getRefreshToken('h2'))?.familyRevokedAt, 20);
+      assert.equal(await store.getRefreshToken('nope'), undefined);
+    });
+
+    test('login failures: counted in a window, restarted when it is over, cleared', async () => {
+      assert.equal(await store.getLoginFailures('eve'), undefined);
+      assert.deepEqual(await store.recordLoginFailure('eve', 1000, 500), { windowStart: 1000, count: 1 });
+      assert.deepEqual(await store.recordLoginFailure('eve', 1200, 500), { windowStart: 1000, count: 2 });
+      assert.deepEqual(await store.recordLoginFailure('eve', 1600, 500), { windowStart: 1600, count: 1 });
+      assert.deepEqual(await store.getLoginFailures('eve'), { windowStart: 1600, count: 1 });
+      const many = await Promise.all(Array.from({ length: 10 }, () => store.recordLoginFailure('mallory', 5000, 500)));
+      assert.equal(Math.max(...many.map((m) => m.count)), 10, 'concurrent failures are all counted');
+      await store.clearLoginFailures('eve');
+      assert.equal(await store.getLoginFailures('eve'), undefined);
+    });
+
+    test('kv: create, read, replace; a refusing check writes nothing', async () => {
+      const now = Date.now();
+      assert.deepEqual(await store.kvWrite('o1', entry('a', 'one'), always), { created: true });
+      assert.deepEqual(await store.kvWrite('o1', entry('a', 'two', { createdAt: 2000, updatedAt: 2000 }), always), { created: false });
+      const got = await store.kvGet('o1', 'a', now);
+      assert.equal(got?.value.toString(), 'two');
+      assert.equal(got?.createdAt, 1000, 'a replacement keeps the creation time');
+      assert.equal(got?.updatedAt, 2000);
+      let seen: KvEntry | undefined | 'unset' = 'unset';
+      await assert.rejects(
+        store.kvWrite('o1', entry('a', 'three'), (current) => {
+          seen = current;
+          throw new Error('refused');
+        }),
+        /refused/,
+      );
+      assert.equal((seen as unknown as KvEntry).value.toString(), 'two');
+      assert.equal((await store.kvGet('o1', 'a', now))?.value.toString(), 'two');
+    });
+
+    test('kv: binary values and metadata round-trip exactly', async () => {
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      await store.kvWrite('o1', entry('bin', bytes, { kind: 'raw', contentType: 'application/x-thing' }), always);
+      const got = await store.kvGet('o1', 'bin', Date.now());
+      assert.deepEqual([got?.kind, got?.contentType, got?.size], ['raw', 'application/x-thing', 256]);
+      assert.ok(got?.value.equals(bytes));
+    });
+
+    test('kv: owners are isolated', async () => {
+      await store.kvWrite('owner-a', entry('shared', 'A'), always);
+      await store.kvWrite('owner-b', entry('shared', 'B'), always);
+      const now = Date.now();
+      assert.equal((await store.kvGet('owner-a', 'shared', now))?.value.toString(), 'A');
+      assert.equal((await store.kvGet('owner-b', 'shared', now))?.value.toString(), 'B');
+      assert.equal(await store.kvDelete('owner-c', 'shared', now), false);
+      assert.deepEqual(await store.kvScan('owner-c', { from: '', limit: 10, now }), []);
+      assert.equal(await store.kvDeletePrefix('owner-c', '', now), 0);
+      assert.equal((await store.kvGet('owner-a', 'shared', now))?.value.toString(), 'A');
+    });
+
+    test('kv: expired entries are invisible, replaceable as new, and swept', async () => {
+      const now = Date.now();
+      await store.kvWrite('o2', entry('ttl', 'x', { expiresAt: now - 1 }), always);
+      assert.equal(await store.kvGet('o2', 'ttl', now), undefined);
+      assert.deepEqual(await store.kvScan('o2', { from: '', limit: 10, now }), []);
+      assert.equal(await store.kvDelete('o2', 'ttl', now), false);
+      await store.kvWrite('o2', entry('ttl2', 'x', { expiresAt: now - 1 }), always);
+      let seen: unknown = 'unset';
+      const result = await store.kvWrite('o2', entry('ttl2', 'y', { updatedAt: now }), (current) => {
+        seen = current;
+      });
+      assert.equal(seen, undefined);
+      assert.deepEqual(result, { created: true });
+      await store.kvWrite('o2', entry('gone', 'x', { expiresAt: now - 1 }), always);
+      await store.sweep(now, 1000);
+      assert.equal(await store.kvDelete('o2', 'gone', now + 10), false);
+      assert.equal((await store.kvGet('o2', 'ttl2', now))?.value.toString(), 'y');
+    });
+
+    test('kv: scans in UTF-8 byte order within a range', async () => {
+      const keys = ['d/z', 'd/é', 'd/B', 'd/a', 'd/a/x', 'd0', 'c', 'd/😀', 'd/\uffff'];
+      for (const k of keys) await store.kvWrite('o3', entry(k, k), always);
+      const now = Date.now();
+      const inD = await store.kvScan('o3', { from: 'd/', below: 'd0', limit: 100, now });
+      assert.deepEqual(inD, ['d/B', 'd/a', 'd/a/x', 'd/z', 'd/é', 'd/\uffff', 'd/😀']);
+      assert.deepEqual(await store.kvScan('o3', { from: 'd/a', exclusive: true, below: 'd0', limit: 2, now }), ['d/a/x', 'd/z']);
+      assert.deepEqual(await store.kvScan('o3', { from: '', limit: 2, now }), ['c', 'd/B']);
+    });
+
+    test('kv: prefix delete removes exactly the prefix and counts live keys', async () => {
+      const now = Date.now();
+      for (const k of ['p/1', 'p/2/x', 'p0', 'pp/1', 'q']) await store.kvWrite('o4', entry(k, k), always);
+      await store.kvWrite('o4', entry('p/dead', 'x', { expiresAt: now - 1 }), always);
+      assert.equal(await store.kvDeletePrefix('o4', 'p/', now), 2);
+      assert.deepEqual(await store.kvScan('o4', { from: '', limit: 10, now }), ['p0', 'pp/1', 'q']);
+      assert.equal(await store.kvDeletePrefix('o4', '', now), 3);
+    });
+
+    test('kv: concurrent creates of one key: exactly one wins', async () => {
+      const attempts = Array.from({ length: 8 }, (_, i) =>
+        store.kvWrite('o5', entry('race', String(i)), (current) => {
+          if (current) throw new Error('exists');
+        }),
+      );
+      const results = await Promise.allSettled(attempts);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    });
+
+    test('deleting a user deletes what they own and nothing else', async () => {
+      const u = (await store.createUser(newUser('leaver')))!;
+      const stay = (await store.createUser(newUser('stayer')))!;
+      await store.kvWrite(u.id, entry('k', 'v'), always);
+      await store.kvWrite(stay.id, entry('k', 'v'), always);
+      await store.createRefreshFamily({ id: 'fam-leaver', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
+      await store.addRefreshToken({ hash: 'h-leaver', familyId: 'fam-leaver', userId: u.id, expiresAt: 99_999 });
+      assert.equal(await store.deleteUser(u.id), true);
+      assert.equal(await store.deleteUser(u.id), false);
+      const now = Date.now();
+      assert.equal(await store.getUserById(u.id), undefined);
+      assert.equal(await store.kvGet(u.id, 'k', now), undefined);
+      assert.equal(await store.getRefreshToken('h-leaver'), undefined);
+      assert.equal((await store.kvGet(stay.id, 'k', now))?.value.toString(), 'v');
+    });
+
+    test('ping answers', async () => {
+      await store.ping();
+      assert.ok(['sqlite', 'postgres'].includes(store.dialect));
+    });
+  });
+}

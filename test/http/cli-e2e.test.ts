@@ -1,0 +1,94 @@
+/**
+ * The real `coffer serve` process, as an operator starts it: first start on an empty data dir
+ * creates the admin, the server answers, SIGTERM stops it cleanly; bad settings stop it with a
+ * message naming the setting.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+const MAIN = path.resolve('src/main.ts');
+let dataDir: string;
+before(async () => (dataDir = await mkdtemp(path.join(tmpdir(), 'coffer-e2e-'))));
+after(() => rm(dataDir, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function coffer(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function waitFor(url: string, ms = 20_000): Promise<Response> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+test('coffer serve: first start creates the admin with a generated password, printed once', async () => {
+  const port = await freePort();
+  const env = { COFFER_PORT: String(port), COFFER_DATA_DIR: dataDir, COFFER_ADMIN_PASSWORD: '' };
+  const first = coffer(['serve'], env);
+  const ping = await waitFor(`http://127.0.0.1:${port}/v1/ping`);
+  assert.equal(await ping.text(), 'pong');
+  const password = /password:\s+(\S+)/.exec(first.err())?.[1];
+  assert.ok(password, `the generated password is printed: ${first.err()}`);
+  const login = await fetch(`http://127.0.0.1:${port}/v1/login`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
+  assert.equal(login.status, 200);
+  assert.ok(!first.out().includes(password!), 'the password is not in the structured log');
+  const keyFile = await stat(path.join(dataDir, 'keys', 'jwt-signing-keys.json'));
+  assert.equal(keyFile.mode & 0o777, 0o600, 'signing keys are private to the owner');
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exited, 0, 'SIGTERM shuts down cleanly');
+
+  const second = coffer(['serve'], env);
+  await waitFor(`http://127.0.0.1:${port}/v1/ping`);
+  assert.doesNotMatch(second.err(), /password:/, 'a second start prints no password');
+  const again = await fetch(`http://127.0.0.1:${port}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+  assert.equal(again.status, 200, 'the admin and the signing keys survive a restart');
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0);
+});
+
+test('a bad setting stops coffer with a message that names it and what is accepted', async () => {
+  const run = coffer(['serve'], { COFFER_PORT: 'eighty', COFFER_JWT_ALG: 'none', COFFER_DATA_DIR: dataDir });
+  assert.equal(await run.exited, 1);
+  assert.match(run.err(), /COFFER_PORT="eighty" is not valid: expected a whole number from 0 to 65535/);
+  assert.match(run.err(), /COFFER_JWT_ALG="none" is not valid: expected one of EdDSA, ES256, RS256, HS256/);
+  assert.doesNotMatch(run.err(), /\n\s+at /, 'no stack trace');
+});
+
+test('coffer --help and coffer jwks --pem', async () => {
+  const help = coffer(['serve', '--help'], {});
+  assert.equal(await help.exited, 0);
+  assert.match(help.out(), /COFFER_DATA_DIR/);
+  assert.match(help.out(), /COFFER_OPEN_REGISTRATION/);
+  const jwks = coffer(['jwks', '--pem'], { COFFER_DATA_DIR: dataDir });
+  assert.equal(await jwks.exited, 0, jwks.err());
+  assert.match(jwks.out(), /-----BEGIN PUBLIC KEY-----/);
+});

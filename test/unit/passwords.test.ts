@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from '../../src/auth/passwords.js';
+import { CofferError } from '../../src/errors.js';
+
+test('argon2id hashes verify the right password only', async () => {
+  const h = await hashPassword('correct horse');
+  assert.match(h, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  assert.equal(await verifyPassword(h, 'correct horse'), true);
+  assert.equal(await verifyPassword(h, 'wrong horse'), false);
+  assert.notEqual(h, await hashPassword('correct horse'), 'salted');
+});
+
+test('verifying against no hash (unknown user) does the same work and fails', async () => {
+  await verifyPassword(null, 'warm-up');
+  const t0 = performance.now();
+  assert.equal(await verifyPassword(null, 'anything'), false);
+  const dummy = performance.now() - t0;
+  const h = await hashPassword('x-password');
+  const t1 = performance.now();
+  await verifyPassword(h, 'wrong');
+  const real = performance.now() - t1;
+  assert.ok(dummy > real / 4, `dummy verification (${dummy.toFixed(1)} ms) costs like a real one (${real.toFixed(1)} ms)`);
+  assert.equal(await verifyPassword('not-a-phc-string', 'x'), false, 'a corrupt hash fails closed');
+});
+
+test('password policy: length in characters, not the username, at most 1024 bytes', () => {
+  const weak = (p: unknown, user?: string) =>
+    assert.throws(() => checkPasswordPolicy(p, 8, user), (e: unknown) => e instanceof CofferError && e.code === 'weak_password');
+  weak('');
+  weak(undefined);
+  weak(12345678);
+  weak('short');
+  weak('alain-password', 'ALAIN-PASSWORD');
+  weak('x'.repeat(1025));
+  assert.equal(checkPasswordPolicy('éééééééé', 8), 'éééééééé');
+  assert.equal(checkPasswordPolicy('long enough', 8, 'bob'), 'long enough');
+});
