@@ -48,6 +48,9 @@ export interface CofferApp {
 const SWEEP_INTERVAL_MS = 60_000;
 
 export async function buildApp(config: Config): Promise<CofferApp> {
+  // Headers must arrive within headersTimeout (checked every second); a body may take as long as
+  // it likes while it keeps moving (connectionTimeout cuts a socket idle for bodyTimeoutMs).
+  const serverTimeouts = { headersTimeout: config.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: 1000 };
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -62,10 +65,9 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     ...(config.tlsCert && config.tlsKey
-      ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
-      : {}),
+      ? { https: { ...serverTimeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : { http: serverTimeouts }),
   });
-  app.server.headersTimeout = config.headersTimeoutMs;
 
   const audit: Audit = (event, fields) => app.log.info({ audit: event, ...fields }, `audit ${event}`);
   const store = await createMetadataStore(config.databaseUrl);
