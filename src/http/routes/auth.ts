@@ -29,7 +29,8 @@ export function authPublicRoutes(app: FastifyInstance, s: Services): void {
         response: { 200: TokenResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store'); // RFC 6749 §5.1: token responses are never cached
       const basic = basicCredentials(request);
       const fields = bodyFields(request);
       const scope = fields.scope ?? (request.query as Record<string, unknown>).scope;
@@ -48,7 +49,10 @@ export function authPublicRoutes(app: FastifyInstance, s: Services): void {
         response: { 200: TokenResponse },
       },
     },
-    async (request) => s.auth.refresh(bodyFields(request).refresh_token),
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return s.auth.refresh(bodyFields(request).refresh_token);
+    },
   );
 
   app.get('/.well-known/jwks.json', { schema: { tags: ['auth'], summary: 'Public keys that verify access tokens' } }, async (_request, reply) => {
