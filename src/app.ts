@@ -17,7 +17,7 @@ import type { Config } from './config.js';
 import { KvService } from './kv/kv-service.js';
 import { requireAccessToken } from './http/auth-context.js';
 import { createMetricsRegistry, instrumentRequests } from './http/metrics.js';
-import { installProblemHandlers } from './http/problem.js';
+import { frameworkErrorHandler, installProblemHandlers } from './http/problem.js';
 import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
 import { kvRoutes } from './http/routes/kv.js';
 import { opsRoutes } from './http/routes/ops.js';
@@ -63,6 +63,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     connectionTimeout: config.bodyTimeoutMs,
     requestTimeout: 0,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     ...(config.tlsCert && config.tlsKey
       ? { https: { ...serverTimeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }

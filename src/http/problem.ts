@@ -50,6 +50,16 @@ function fromFastifyError(error: FastifyError): CofferError | undefined {
   return undefined;
 }
 
+/** Errors Fastify meets before routing (a URL it cannot decode): problem+json like the rest. */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new CofferError(400, 'invalid_request', 'The URL has malformed percent-encoding or is not UTF-8.')
+      : (fromFastifyError(error) ?? new CofferError(400, 'invalid_request', 'The request could not be read.'));
+  request.log.info({ err: error }, 'request refused before routing');
+  sendProblem(reply, known);
+}
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /**
