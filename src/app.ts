@@ -110,7 +110,9 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     done();
   });
   app.decorateRequest('principal', null);
-  // Bodies of other types reach the routes that take them (KV raw values) as bytes.
+  // Bodies of other types (text/plain included) reach the routes that take them (KV raw values)
+  // as bytes; the routes that want fields refuse them with 415.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(formbody);
   if (config.corsOrigins.length > 0) {

@@ -6,8 +6,9 @@ export function mediaType(request: FastifyRequest): string {
   return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/** Only application/json carries fields; other +json types are data (a raw KV value, say). */
 export function isJson(type: string): boolean {
-  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+  return type === 'application/json';
 }
 
 export const FORM = 'application/x-www-form-urlencoded';

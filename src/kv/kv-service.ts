@@ -34,7 +34,7 @@ const MAX_TTL_SECONDS = 10 * 365 * 86_400;
 
 /** Parses a TTL from a query parameter or body field: whole seconds >= 1. */
 export function parseTtl(raw: unknown): number | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (raw === undefined) return undefined;
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_TTL_SECONDS) {
     throw badRequest(`"ttl" must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}.`);
@@ -47,12 +47,15 @@ export function entityTag(kind: KvKind, contentType: string | null, bytes: Buffe
   return `"${h.digest('base64url').slice(0, 27)}"`;
 }
 
-/** True when an If-Match / If-None-Match header value names this entity tag (or is "*"). */
-export function etagMatches(header: string, etag: string): boolean {
+/**
+ * True when an If-Match / If-None-Match header value names this entity tag (or is "*").
+ * If-Match compares strongly (a weak W/ tag never matches); If-None-Match weakly (RFC 9110 §13.1).
+ */
+export function etagMatches(header: string, etag: string, comparison: 'strong' | 'weak'): boolean {
   return header
     .split(',')
     .map((t) => t.trim())
-    .some((t) => t === '*' || t === etag || t === `W/${etag}`);
+    .some((t) => t === '*' || t === etag || (comparison === 'weak' && t === `W/${etag}`));
 }
 
 function preconditionFailed(message: string) {
@@ -94,9 +97,9 @@ export class KvService {
     const { created } = await this.store.kvWrite(owner, entry, (current) => {
       if (options.ifMatch !== undefined) {
         if (!current) throw preconditionFailed(`If-Match: the key "${key}" does not exist.`);
-        if (!etagMatches(options.ifMatch, current.etag)) throw preconditionFailed(`If-Match: the key "${key}" has changed (its ETag is ${current.etag}).`);
+        if (!etagMatches(options.ifMatch, current.etag, 'strong')) throw preconditionFailed(`If-Match: the key "${key}" has changed (its ETag is ${current.etag}).`);
       }
-      if (options.ifNoneMatch !== undefined && current && etagMatches(options.ifNoneMatch, current.etag)) {
+      if (options.ifNoneMatch !== undefined && current && etagMatches(options.ifNoneMatch, current.etag, 'weak')) {
         throw preconditionFailed(`If-None-Match: the key "${key}" exists.`);
       }
       if (options.mode === 'create' && current) throw conflict(`The key "${key}" exists; use PUT to replace it.`);
@@ -123,8 +126,9 @@ export class KvService {
     const below = dir === '' ? undefined : prefixUpperBound(dir);
     let from = dir;
     let exclusive = false;
+    const recursive = options.recursive === true;
     if (options.cursor !== undefined) {
-      const after = decodeCursor(options.cursor, dir);
+      const after = decodeCursor(options.cursor, dir, recursive);
       // After a directory, skip everything inside it.
       if (after.endsWith('/')) from = prefixUpperBound(after);
       else [from, exclusive] = [after, true];
@@ -137,7 +141,7 @@ export class KvService {
       let openDir: string | undefined;
       for (const key of batch) {
         if (openDir && key.startsWith(openDir)) continue;
-        const slash = options.recursive ? -1 : key.indexOf('/', dir.length);
+        const slash = recursive ? -1 : key.indexOf('/', dir.length);
         openDir = slash < 0 ? undefined : key.slice(0, slash + 1);
         entries.push(openDir ?? key);
         if (entries.length > limit) break;
@@ -152,18 +156,25 @@ export class KvService {
       dir,
       keys: page.filter((e) => !e.endsWith('/')),
       dirs: page.filter((e) => e.endsWith('/')),
-      cursor: entries.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+      cursor: entries.length > limit ? encodeCursor(dir, recursive, page[page.length - 1]!) : null,
     };
   }
 }
 
-function encodeCursor(lastEntry: string): string {
-  return Buffer.from(lastEntry).toString('base64url');
+/** A cursor names its listing (directory and mode) and the last entry returned. */
+function encodeCursor(dir: string, recursive: boolean, lastEntry: string): string {
+  return Buffer.from(JSON.stringify([dir, recursive, lastEntry])).toString('base64url');
 }
 
-function decodeCursor(cursor: string, dir: string): string {
-  const after = Buffer.from(cursor, 'base64url').toString();
-  if (cursor === '' || !after.startsWith(dir) || after === dir || encodeCursor(after) !== cursor) {
+function decodeCursor(cursor: string, dir: string, recursive: boolean): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+  } catch {
+    parsed = undefined;
+  }
+  const [cursorDir, cursorRecursive, after] = Array.isArray(parsed) ? parsed : [];
+  if (cursorDir !== dir || cursorRecursive !== recursive || typeof after !== 'string' || !after.startsWith(dir) || after === dir) {
     throw badRequest('The cursor does not belong to this listing; pass the "cursor" of the previous page unchanged.');
   }
   return after;

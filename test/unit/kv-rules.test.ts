@@ -20,10 +20,9 @@ test('Accept prefers JSON only when application/json has the highest q, first am
 
 test('TTL is whole seconds from 1', () => {
   assert.equal(parseTtl(undefined), undefined);
-  assert.equal(parseTtl(''), undefined);
   assert.equal(parseTtl('60'), 60);
   assert.equal(parseTtl(1), 1);
-  for (const bad of ['0', '-1', '1.5', 'abc', 0, 1.5, -3, '1e3', true, {}]) {
+  for (const bad of ['', null, '0', '-1', '1.5', 'abc', 0, 1.5, -3, '1e3', true, {}]) {
     assert.throws(() => parseTtl(bad), (e: unknown) => e instanceof CofferError && e.status === 400, `ttl ${String(bad)}`);
   }
 });
@@ -34,10 +33,12 @@ test('entity tags depend on the kind, content type and bytes; If-Match lists and
   assert.equal(a, entityTag('text', null, Buffer.from('x')));
   assert.notEqual(a, entityTag('json', null, Buffer.from('x')));
   assert.notEqual(a, entityTag('raw', 'text/plain', Buffer.from('x')));
-  assert.equal(etagMatches(a, a), true);
-  assert.equal(etagMatches(`"other", ${a}`, a), true);
-  assert.equal(etagMatches('*', a), true);
-  assert.equal(etagMatches('"other"', a), false);
+  assert.equal(etagMatches(a, a, 'strong'), true);
+  assert.equal(etagMatches(`"other", ${a}`, a, 'strong'), true);
+  assert.equal(etagMatches('*', a, 'strong'), true);
+  assert.equal(etagMatches('"other"', a, 'strong'), false);
+  assert.equal(etagMatches(`W/${a}`, a, 'strong'), false, 'If-Match compares strongly');
+  assert.equal(etagMatches(`W/${a}`, a, 'weak'), true, 'If-None-Match compares weakly');
 });
 
 test('the upper bound of a prefix sorts after everything that starts with it', () => {

@@ -129,7 +129,7 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
       }
       const entry = await s.kv.get(owner, path);
       const inm = request.headers['if-none-match'];
-      if (inm !== undefined && etagMatches(inm, entry.etag)) return reply.code(304).header('etag', entry.etag).send();
+      if (inm !== undefined && etagMatches(inm, entry.etag, 'weak')) return reply.code(304).header('etag', entry.etag).send();
       return sendEntry(request, reply, entry);
     },
   );
