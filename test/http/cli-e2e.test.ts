@@ -60,7 +60,19 @@ test('coffer serve: first start creates the admin with a generated password, pri
   assert.ok(password, `the generated password is printed: ${first.err()}`);
   const login = await fetch(`http://127.0.0.1:${port}/v1/login`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
   assert.equal(login.status, 200);
-  assert.ok(!first.out().includes(password!), 'the password is not in the structured log');
+  const { access_token: token, refresh_token: refresh } = (await login.json()) as { access_token: string; refresh_token: string };
+  const put = await fetch(`http://127.0.0.1:${port}/v1/data/k`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"value":1}' });
+  assert.equal(put.status, 201);
+  await fetch(`http://127.0.0.1:${port}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'a-wrong-password' }) });
+  await new Promise((r) => setTimeout(r, 200));
+  const log = first.out();
+  const lines = log.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(lines.some((l) => l.audit === 'login.success' && l.username === 'admin'), 'logins are audited');
+  assert.ok(lines.some((l) => l.audit === 'login.failure'), 'failures are audited');
+  assert.ok(lines.some((l) => l.msg === 'request' && l.path === '/v1/data/k' && l.status === 201), 'one structured line per request');
+  for (const secret of [password!, token, refresh, 'a-wrong-password']) {
+    assert.ok(!log.includes(secret), 'no password or token in the log');
+  }
   const keyFile = await stat(path.join(dataDir, 'keys', 'jwt-signing-keys.json'));
   assert.equal(keyFile.mode & 0o777, 0o600, 'signing keys are private to the owner');
   first.child.kill('SIGTERM');
