@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { createPublicKey, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { base64url, decodeJwt, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { currentSigningKey, signWithServerKey } from '../helpers/forge.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -24,28 +23,10 @@ after(() => server.close());
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-interface StoredKey {
-  kid: string;
-  alg: string;
-  privateJwk: JWK;
-  createdAt: number;
-  retireAt?: number;
-}
-
 const now = () => Math.floor(Date.now() / 1000);
 
-async function currentSigningKey(s: TestServer = server) {
-  const stored = JSON.parse(await readFile(path.join(s.dataDir, 'keys', 'jwt-signing-keys.json'), 'utf8')) as StoredKey[];
-  const live = stored.filter((k) => k.retireAt === undefined).sort((a, b) => b.createdAt - a.createdAt)[0];
-  assert.ok(live, 'the keys file has a current key');
-  return { kid: live.kid, alg: live.alg, key: await importJWK(live.privateJwk, live.alg) };
-}
-
 /** Signs `claims` with the server's real key; header defaults to what Coffer itself writes. */
-async function forge(claims: JWTPayload, header: Record<string, unknown> = {}, s: TestServer = server): Promise<string> {
-  const k = await currentSigningKey(s);
-  return new SignJWT(claims).setProtectedHeader({ alg: k.alg, typ: 'at+jwt', kid: k.kid, ...header } as never).sign(k.key);
-}
+const forge = (claims: JWTPayload, header: Record<string, unknown> = {}, s: TestServer = server) => signWithServerKey(s, claims, header);
 
 /** Valid claims for `token`'s user, freshly dated, with a new jti. */
 function claimsLike(token: string, overrides: JWTPayload = {}): JWTPayload {
@@ -136,7 +117,7 @@ test('no token at all → 401 invalid_token', async () => {
 
 test('alg "none" with otherwise valid claims is refused', async () => {
   const claims = claimsLike(victimToken);
-  const { kid } = await currentSigningKey();
+  const { kid } = await currentSigningKey(server);
   for (const header of [{ alg: 'none', typ: 'at+jwt' }, { alg: 'none', typ: 'at+jwt', kid }, { alg: 'None', typ: 'at+jwt', kid }, { alg: 'NONE', typ: 'at+jwt' }]) {
     const token = `${b64json(header)}.${b64json(claims)}.`;
     await expectInvalidToken(token, '/v1/data/');
@@ -187,14 +168,14 @@ test('HS256 signed with the raw JWK "x" bytes (and the "x" string) of the public
 });
 
 test('a token signed by another Ed25519 key under the real kid is refused', async () => {
-  const { kid } = await currentSigningKey();
+  const { kid } = await currentSigningKey(server);
   const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
   const token = await new SignJWT(claimsLike(victimToken)).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).sign(privateKey);
   await expectInvalidToken(token, '/v1/verify');
 });
 
 test('a token with an embedded "jwk" header (self-supplied key) is refused', async () => {
-  const { kid } = await currentSigningKey();
+  const { kid } = await currentSigningKey(server);
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const { exportJWK } = await import('jose');
   const jwk = await exportJWK(publicKey);

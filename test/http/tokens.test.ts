@@ -4,20 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   generateKeyPair,
-  importJWK,
   jwtVerify,
   SignJWT,
   type JWK,
   type JWTPayload,
 } from 'jose';
+import { signWithServerKey } from '../helpers/forge.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -30,20 +28,6 @@ before(async () => {
   bobToken = await server.createUser('bob', 'bob-password-1');
 });
 after(() => server.close());
-
-interface StoredKey {
-  kid: string;
-  alg: string;
-  privateJwk: JWK;
-  createdAt: number;
-  retireAt?: number;
-}
-
-async function signWithServerKey(s: TestServer, claims: JWTPayload): Promise<string> {
-  const stored = JSON.parse(await readFile(path.join(s.dataDir, 'keys', 'jwt-signing-keys.json'), 'utf8')) as StoredKey[];
-  const k = stored.filter((x) => x.retireAt === undefined).sort((a, b) => b.createdAt - a.createdAt)[0]!;
-  return new SignJWT(claims).setProtectedHeader({ alg: k.alg, typ: 'at+jwt', kid: k.kid }).sign(await importJWK(k.privateJwk, k.alg));
-}
 
 async function jwks(s: TestServer = server): Promise<{ keys: JWK[] }> {
   const res = await s.fetch('/.well-known/jwks.json');
