@@ -84,7 +84,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     accessTtl: config.accessTokenTtl,
     refreshTtl: config.refreshTokenTtl,
     clockSkew: config.clockSkewSeconds,
-  });
+  }, audit);
   const throttle = new LoginThrottle(store, config.loginMaxFailures, config.loginWindowSeconds * 1000);
   const services: Services = {
     config,

@@ -81,13 +81,7 @@ export class AuthService {
 
   /** Trades a refresh token for a new pair; the scopes never exceed the login's or the user's. */
   async refresh(refreshToken: unknown): Promise<TokenResponse> {
-    let next;
-    try {
-      next = await this.tokens.rotateRefreshToken(refreshToken);
-    } catch (e) {
-      if (e instanceof CofferError && /already used/.test(e.message)) this.audit('token.refresh_reuse', {});
-      throw e;
-    }
+    const next = await this.tokens.rotateRefreshToken(refreshToken);
     const user = await this.store.getUserById(next.userId);
     if (!user || user.disabled) {
       await this.tokens.revokeRefreshFamily(next.familyId);

@@ -10,6 +10,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { invalidToken, CofferError } from '../errors.js';
 import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
+import type { Audit } from './audit.js';
 import { effectiveGrants, isScope, type Scope } from './scopes.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -57,6 +58,7 @@ export class TokenService {
     private readonly store: MetadataStore,
     private readonly keys: SigningKeys,
     private readonly settings: TokenSettings,
+    private readonly audit: Audit,
   ) {}
 
   async issueAccessToken(user: UserRecord, scopes: readonly Scope[], familyId?: string): Promise<{ token: string; claims: AccessClaims }> {
@@ -179,6 +181,7 @@ export class TokenService {
     if (record.expiresAt <= now) throw grantError('The refresh token has expired.');
     if (record.usedAt !== null || !(await this.store.markRefreshTokenUsed(hash, now))) {
       await this.store.revokeRefreshFamily(record.familyId, now);
+      this.audit('token.refresh_reuse', { user_id: record.userId, family: record.familyId });
       throw grantError('The refresh token was already used; its session has been revoked.');
     }
     const next = await this.addRefreshToken(record.familyId, record.userId, record.expiresAt);
