@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_initial.js';
 
@@ -91,7 +91,7 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite' };
   }
   // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.
   const types = {
@@ -105,6 +105,27 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+}
+
+/**
+ * better-sqlite3 that keeps its prepared statements: Kysely prepares every query anew, and on the
+ * hot path preparing costs more than running. Safe because nothing here streams a statement
+ * (a statement cannot serve two iterations at once).
+ */
+function withStatementCache(sqlite: SQLite.Database, limit = 512): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= limit) statements.delete(statements.keys().next().value!);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Brings the schema up to date; throws with the failing migration's name on error. */

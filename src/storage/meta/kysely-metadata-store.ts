@@ -1,8 +1,9 @@
 /**
  * MetadataStore on Kysely: the same queries serve SQLite and PostgreSQL.
  */
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, KvTable, OpenDatabase, UsersTable } from './database.js';
+import { prepareQuery } from './prepared-query.js';
 import type {
   AccessState,
   KvEntry,
@@ -44,6 +45,12 @@ function toKvEntry(row: Selectable<KvTable>): KvEntry {
   };
 }
 
+const KV_ROW = ['owner', 'key', 'kind', 'content_type', 'value', 'size', 'etag', 'expires_at', 'created_at', 'updated_at'] as const;
+
+function withoutKey({ owner: _owner, key: _key, ...rest }: Selectable<KvTable>) {
+  return rest;
+}
+
 /** SQLite and PostgreSQL report a duplicate key differently. */
 export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
@@ -60,10 +67,53 @@ export function prefixUpperBound(prefix: string): string {
 export class KyselyMetadataStore implements MetadataStore {
   readonly dialect: 'sqlite' | 'postgres';
   private readonly db: Kysely<Database>;
+  /** The queries every request runs, compiled once. */
+  private readonly hot;
 
   constructor(open: OpenDatabase) {
     this.db = open.db;
     this.dialect = open.dialect;
+    this.hot = this.prepareHotQueries();
+  }
+
+  private prepareHotQueries() {
+    const db = this.db;
+    const live = (eb: ExpressionBuilder<Database, 'kv'>, now: number) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
+    return {
+      accessState: prepareQuery(db, ['userId', 'jti', 'familyId'], (p: { userId: string; jti: string; familyId: string }) =>
+        db
+          .selectFrom('users as u')
+          .selectAll('u')
+          .select((eb) => [
+            eb.exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', p.jti)).as('jti_revoked'),
+            eb
+              .exists(eb.selectFrom('refresh_families').select('id').where('id', '=', p.familyId).where('revoked_at', 'is not', null))
+              .as('family_revoked'),
+          ])
+          .where('u.id', '=', p.userId),
+      ),
+      kvGet: prepareQuery(db, ['owner', 'key', 'now'], (p: { owner: string; key: string; now: number }) =>
+        db
+          .selectFrom('kv')
+          .selectAll()
+          .where('owner', '=', p.owner)
+          .where('key', '=', p.key)
+          .where((eb) => live(eb, p.now)),
+      ),
+      kvCurrent: prepareQuery(db, ['owner', 'key'], (p: { owner: string; key: string }) =>
+        db
+          .selectFrom('kv')
+          .selectAll()
+          .where('owner', '=', p.owner)
+          .where('key', '=', p.key)
+          // On PostgreSQL, concurrent writers of one key queue here.
+          .$if(this.dialect === 'postgres', (qb) => qb.forUpdate()),
+      ),
+      kvUpdate: prepareQuery(db, KV_ROW, (p: Selectable<KvTable>) =>
+        db.updateTable('kv').set(withoutKey(p)).where('owner', '=', p.owner).where('key', '=', p.key),
+      ),
+      kvInsert: prepareQuery(db, KV_ROW, (p: Selectable<KvTable>) => db.insertInto('kv').values(p)),
+    };
   }
 
   async createUser(user: NewUser): Promise<UserRecord | undefined> {
@@ -143,23 +193,7 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async getAccessState(userId: string, jti: string, familyId: string | undefined): Promise<AccessState | undefined> {
-    const row = await this.db
-      .selectFrom('users as u')
-      .selectAll('u')
-      .select((eb) => [
-        eb.exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti)).as('jti_revoked'),
-        eb
-          .exists(
-            eb
-              .selectFrom('refresh_families')
-              .select('id')
-              .where('id', '=', familyId ?? '')
-              .where('revoked_at', 'is not', null),
-          )
-          .as('family_revoked'),
-      ])
-      .where('u.id', '=', userId)
-      .executeTakeFirst();
+    const [row] = await this.hot.accessState({ userId, jti, familyId: familyId ?? '' });
     if (!row) return undefined;
     return { user: toUser(row), jtiRevoked: Boolean(row.jti_revoked), familyRevoked: Boolean(row.family_revoked) };
   }
@@ -263,10 +297,7 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async kvGet(owner: string, key: string, now: number): Promise<KvEntry | undefined> {
-    const row = await this.live(
-      this.db.selectFrom('kv').selectAll().where('owner', '=', owner).where('key', '=', key),
-      now,
-    ).executeTakeFirst();
+    const [row] = await this.hot.kvGet({ owner, key, now });
     return row && toKvEntry(row);
   }
 
@@ -288,34 +319,22 @@ export class KyselyMetadataStore implements MetadataStore {
     entry: KvEntry,
     check: (current: KvEntry | undefined) => void,
   ): Promise<{ created: boolean }> {
-    const row = await trx
-      .selectFrom('kv')
-      .selectAll()
-      .where('owner', '=', owner)
-      .where('key', '=', entry.key)
-      .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
-      .executeTakeFirst();
+    const [row] = await this.hot.kvCurrent({ owner, key: entry.key }, trx);
     const current = row && (row.expires_at === null || Number(row.expires_at) > entry.updatedAt) ? toKvEntry(row) : undefined;
     check(current);
-    const values = {
+    const next: Selectable<KvTable> = {
+      owner,
+      key: entry.key,
       kind: entry.kind,
       content_type: entry.contentType,
       value: entry.value,
       size: entry.size,
       etag: entry.etag,
       expires_at: entry.expiresAt,
+      created_at: current ? current.createdAt : entry.createdAt,
       updated_at: entry.updatedAt,
     };
-    if (row) {
-      await trx
-        .updateTable('kv')
-        .set({ ...values, created_at: current ? current.createdAt : entry.createdAt })
-        .where('owner', '=', owner)
-        .where('key', '=', entry.key)
-        .execute();
-    } else {
-      await trx.insertInto('kv').values({ ...values, owner, key: entry.key, created_at: entry.createdAt }).execute();
-    }
+    await (row ? this.hot.kvUpdate : this.hot.kvInsert)(next, trx);
     return { created: current === undefined };
   }
 
