@@ -59,9 +59,9 @@ test('/metrics -> 200 Prometheus text with the request counter', async () => {
   const { res, body } = await get('/metrics');
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-  assert.match(body, /# TYPE coffer_http_requests_total counter/);
-  assert.match(body, /^coffer_http_requests_total\{[^}]*\} \d+/m);
-  assert.match(body, /coffer_http_requests_total\{[^}]*route="\/v1\/ping"[^}]*\}/);
+  assert.match(body, /# TYPE coffer_http_request_duration_seconds histogram/);
+  assert.match(body, /^coffer_http_request_duration_seconds_count\{[^}]*\} \d+/m);
+  assert.match(body, /coffer_http_request_duration_seconds_count\{[^}]*route="\/v1\/ping"[^}]*\}/);
 });
 
 test('/openapi.json -> 200 OpenAPI 3.x describing login and data routes', async () => {
