@@ -26,7 +26,9 @@ export type ErrorCode =
   | 'not_acceptable'
   | 'request_timeout'
   | 'internal_error'
-  | 'unavailable';
+  | 'unavailable'
+  | 'hash_mismatch'
+  | 'range_not_satisfiable';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -40,6 +42,7 @@ const TITLES: Record<number, string> = {
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',

@@ -1,0 +1,50 @@
+/**
+ * The BlobStore port: where parcel bytes live. Two implementations (local filesystem, S3) pass
+ * one contract suite. Keys are opaque ids chosen by Coffer (never user paths), so a store never
+ * has to defend itself against traversal; each version of an object gets a fresh key, so a
+ * replacement or a failed upload never touches the bytes readers are using.
+ */
+import type { Readable } from 'node:stream';
+
+export interface PutResult {
+  size: number;
+  /** Lowercase hex SHA-256 of the bytes, computed while they streamed through Coffer. */
+  sha256: string;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** When set, the bytes are committed only if their SHA-256 (hex, any case) matches. */
+  expectedSha256?: string;
+  /** Refuse (and store nothing) past this many bytes. */
+  maxBytes?: number;
+}
+
+/** An inclusive byte range, as in HTTP. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface PresignedRequest {
+  url: string;
+  method: 'GET' | 'PUT';
+  headers: Record<string, string>;
+}
+
+export interface BlobStore {
+  readonly kind: 'fs' | 's3';
+  /** Streams `body` in; nothing is visible under `key` unless the whole body arrived and checked out. */
+  put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
+  /** Streams the bytes (or a range of them) out; undefined when there is no such blob. */
+  get(key: string, range?: ByteRange): Promise<Readable | undefined>;
+  head(key: string): Promise<{ size: number } | undefined>;
+  /** Removes the blob; a missing one is not an error. */
+  delete(key: string): Promise<void>;
+  /** Every key, for sweeps of orphans. */
+  list(): AsyncIterable<string>;
+  /** The store's own presigned URL, when it has them (S3); Coffer signs its own otherwise. */
+  presign?(key: string, method: 'GET' | 'PUT', expiresInSeconds: number, contentType?: string): Promise<PresignedRequest>;
+  /** Checks the store answers (readiness). */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,131 @@
+/**
+ * BlobStore on the local filesystem: `<root>/<k0k1>/<k2k3>/<key>`, two levels of 256 shards.
+ * A write goes to a temp file in the final directory, is fsynced, renamed into place, and the
+ * directory is fsynced: a reader sees the whole blob or none. Temp files of a crashed write are
+ * named `.tmp-*` and removed by `sweepTemp`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobStore, ByteRange, PutOptions, PutResult } from './blob-store.js';
+import { HashingCounter, hashMismatch } from './hashing.js';
+
+const KEY = /^[0-9a-z]{16,128}$/;
+
+export class FsBlobStore implements BlobStore {
+  readonly kind = 'fs';
+
+  constructor(private readonly root: string) {}
+
+  private pathOf(key: string): string {
+    // Keys are Coffer's own ids; anything else is a bug, and must never become a path.
+    if (!KEY.test(key)) throw new Error(`invalid blob key ${JSON.stringify(key)}`);
+    return path.join(this.root, key.slice(0, 2), key.slice(2, 4), key);
+  }
+
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
+    const final = this.pathOf(key);
+    const dir = path.dirname(final);
+    await mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.tmp-${key}-${randomBytes(6).toString('hex')}`);
+    const file = await open(tmp, 'wx', 0o600);
+    const counter = new HashingCounter(options.maxBytes);
+    let committed = false;
+    try {
+      await pipeline(body, counter, async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) await file.write(chunk);
+      });
+      await file.sync();
+      const sha256 = counter.digest();
+      if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) throw hashMismatch(options.expectedSha256, sha256);
+      await file.close();
+      await rename(tmp, final);
+      committed = true;
+      await syncDir(dir);
+      return { size: counter.size, sha256 };
+    } finally {
+      if (!committed) {
+        await file.close().catch(() => {});
+        await unlink(tmp).catch(() => {});
+      }
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    const file = this.pathOf(key);
+    try {
+      // Opening first turns a missing blob into undefined rather than a stream error later.
+      const handle = await open(file, 'r');
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async head(key: string): Promise<{ size: number } | undefined> {
+    const s = await stat(this.pathOf(key)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    return s && { size: s.size };
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.pathOf(key)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const a of await readdirOrEmpty(this.root)) {
+      for (const b of await readdirOrEmpty(path.join(this.root, a))) {
+        for (const name of await readdirOrEmpty(path.join(this.root, a, b))) {
+          if (KEY.test(name)) yield name;
+        }
+      }
+    }
+  }
+
+  /** Removes temp files older than `olderThanMs` (left by a crash mid-write). */
+  async sweepTemp(olderThanMs: number, now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const a of await readdirOrEmpty(this.root)) {
+      for (const b of await readdirOrEmpty(path.join(this.root, a))) {
+        const dir = path.join(this.root, a, b);
+        for (const name of await readdirOrEmpty(dir)) {
+          if (!name.startsWith('.tmp-')) continue;
+          const s = await stat(path.join(dir, name)).catch(() => undefined);
+          if (s && now - s.mtimeMs > olderThanMs) {
+            await unlink(path.join(dir, name)).catch(() => {});
+            removed++;
+          }
+        }
+      }
+    }
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await stat(this.root);
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  return readdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [];
+    throw e;
+  });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

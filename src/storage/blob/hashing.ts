@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { CofferError } from '../../errors.js';
+
+/**
+ * Passes bytes through unchanged while counting them and hashing them with SHA-256; fails the
+ * stream with 413 once more than `maxBytes` went by.
+ */
+export class HashingCounter extends Transform {
+  size = 0;
+  private readonly hash = createHash('sha256');
+
+  constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      callback(new CofferError(413, 'payload_too_large', `The body is larger than the ${this.maxBytes} bytes allowed here.`));
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  /** Valid once the stream has ended. */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export function hashMismatch(expected: string, actual: string): CofferError {
+  return new CofferError(400, 'hash_mismatch', `The body's SHA-256 is ${actual}, not the ${expected.toLowerCase()} that was announced; nothing was stored.`);
+}

@@ -1,0 +1,62 @@
+/**
+ * A real Ceph RADOS Gateway for the S3 tests: the one named by COFFER_TEST_S3_ENDPOINT (with
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or a throwaway one booted by scripts/ceph-rgw.sh on
+ * free ports and stopped afterwards. Needs the Debian packages: `scripts/ceph-rgw.sh install`.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SCRIPT = path.resolve('scripts/ceph-rgw.sh');
+
+export interface Rgw {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRgw(): Promise<Rgw> {
+  const given = process.env.COFFER_TEST_S3_ENDPOINT;
+  if (given) {
+    return {
+      endpoint: given,
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '',
+      stop: async () => {},
+    };
+  }
+  const parent = await mkdtemp(path.join(tmpdir(), 'coffer-rgw-'));
+  const dir = path.join(parent, 'ceph');
+  const env = { ...process.env, RGW_PORT: String(await freePort()), MON_PORT: String(await freePort()) };
+  try {
+    await run('bash', [SCRIPT, 'up', dir], { env, timeout: 120_000 });
+  } catch (e) {
+    throw new Error(`could not boot Ceph RGW (install it with: bash scripts/ceph-rgw.sh install): ${(e as { stderr?: string }).stderr ?? e}`);
+  }
+  const vars = Object.fromEntries(
+    [...(await readFile(path.join(dir, 'env'), 'utf8')).matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
+  );
+  return {
+    endpoint: vars.S3_ENDPOINT!,
+    accessKeyId: vars.AWS_ACCESS_KEY_ID!,
+    secretAccessKey: vars.AWS_SECRET_ACCESS_KEY!,
+    async stop() {
+      await run('bash', [SCRIPT, 'down', dir], { env, timeout: 60_000 });
+      await rm(parent, { recursive: true, force: true });
+    },
+  };
+}
