@@ -20,19 +20,24 @@ import { createMetricsRegistry, observeRequests } from './http/metrics.js';
 import { frameworkErrorHandler, installProblemHandlers } from './http/problem.js';
 import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
 import { kvRoutes } from './http/routes/kv.js';
+import { objectRoutes } from './http/routes/objects.js';
 import { opsRoutes } from './http/routes/ops.js';
 import { userPublicRoutes, userRoutes } from './http/routes/users.js';
+import { ObjectService } from './parcels/object-service.js';
+import { createBlobStore, type BlobStore } from './storage/blob/index.js';
 import { createMetadataStore, type MetadataStore } from './storage/meta/index.js';
 import { UserService } from './users/user-service.js';
 
 export interface Services {
   config: Config;
   store: MetadataStore;
+  blobs: BlobStore;
   keys: SigningKeys;
   tokens: TokenService;
   auth: AuthService;
   users: UserService;
   kv: KvService;
+  objects: ObjectService;
   audit: Audit;
   metrics: Registry;
 }
@@ -73,6 +78,8 @@ export async function buildApp(config: Config): Promise<CofferApp> {
 
   const audit: Audit = (event, fields) => app.log.info({ audit: event, ...fields }, `audit ${event}`);
   const store = await createMetadataStore(config.databaseUrl);
+  const blobs = await createBlobStore(config);
+  const objects = new ObjectService(store, blobs);
   const keys = await SigningKeys.open({
     algorithm: config.jwtAlgorithm,
     dataDir: config.dataDir,
@@ -90,11 +97,13 @@ export async function buildApp(config: Config): Promise<CofferApp> {
   const services: Services = {
     config,
     store,
+    blobs,
     keys,
     tokens,
     auth: new AuthService(store, tokens, throttle, audit, config.accessTokenTtl),
-    users: new UserService(store, audit, config),
+    users: new UserService(store, audit, config, (userId) => objects.deleteAll(userId)),
     kv: new KvService(store, config.kvMaxBytes),
+    objects,
     audit,
     metrics: createMetricsRegistry(),
   };
@@ -130,6 +139,8 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     authProtectedRoutes(protectedScope, services);
     userRoutes(protectedScope, services);
     kvRoutes(protectedScope, services);
+    // Its own context: uploads need a content-type parser that does not read the body.
+    await protectedScope.register(async (objectScope) => objectRoutes(objectScope, services));
   });
 
   const sweeper = setInterval(() => {

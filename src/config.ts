@@ -37,6 +37,13 @@ export interface Config {
   corsOrigins: string[];
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  storageBackend: 'fs' | 's3';
+  s3Endpoint: string | undefined;
+  s3Region: string;
+  s3Bucket: string;
+  s3Prefix: string;
+  s3ForcePathStyle: boolean;
+  s3KeyFile: string | undefined;
 }
 
 type Parser<T> = (raw: string) => T | Error;
@@ -82,6 +89,19 @@ const username: Parser<string> = (raw) =>
 const databaseUrl: Parser<string> = (raw) =>
   /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw) ? raw : new Error('sqlite:<file> or postgres://user@host:port/db');
 
+const optionalUrl: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  try {
+    const u = new URL(raw);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? raw : new Error('an http:// or https:// URL');
+  } catch {
+    return new Error('an http:// or https:// URL');
+  }
+};
+
+const bucketName: Parser<string> = (raw) =>
+  /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw) ? raw : new Error('an S3 bucket name (3-63 of a-z 0-9 . -)');
+
 const DAY = 86_400;
 
 function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
@@ -117,6 +137,13 @@ export const SETTINGS = [
   def({ key: 'corsOrigins', env: 'COFFER_CORS_ORIGINS', file: 'cors_origins', help: 'comma-separated origins allowed by CORS (* for any; none when empty)', parse: list, default: [] }),
   def({ key: 'tlsCert', env: 'COFFER_TLS_CERT', file: 'tls_cert', help: 'PEM certificate file for HTTPS', parse: optionalStr, default: undefined }),
   def({ key: 'tlsKey', env: 'COFFER_TLS_KEY', file: 'tls_key', help: 'PEM private key file for HTTPS', parse: optionalStr, default: undefined }),
+  def({ key: 'storageBackend', env: 'COFFER_STORAGE_BACKEND', file: 'storage_backend', help: 'where parcel bytes live', parse: oneOf(['fs', 's3'] as const), default: 'fs' }),
+  def({ key: 's3Endpoint', env: 'COFFER_S3_ENDPOINT', file: 's3_endpoint', help: 'S3 endpoint URL (unset for AWS S3)', parse: optionalUrl, default: undefined }),
+  def({ key: 's3Region', env: 'COFFER_S3_REGION', file: 's3_region', help: 'S3 region', parse: str, default: 'us-east-1' }),
+  def({ key: 's3Bucket', env: 'COFFER_S3_BUCKET', file: 's3_bucket', help: 'S3 bucket (created when missing)', parse: bucketName, default: 'coffer' }),
+  def({ key: 's3Prefix', env: 'COFFER_S3_PREFIX', file: 's3_prefix', help: 'key prefix inside the bucket', parse: str, default: '' }),
+  def({ key: 's3ForcePathStyle', env: 'COFFER_S3_FORCE_PATH_STYLE', file: 's3_force_path_style', help: 'path-style URLs (Ceph RGW, MinIO)', parse: bool, default: false }),
+  def({ key: 's3KeyFile', env: 'COFFER_S3_KEY_FILE', file: 's3_key_file', help: 'key.json {"access_key","secret_key"} (else the standard AWS variables)', parse: optionalStr, default: undefined }),
 ] as const;
 
 export class ConfigError extends Error {

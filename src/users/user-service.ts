@@ -81,6 +81,8 @@ export class UserService {
     private readonly store: MetadataStore,
     private readonly audit: Audit,
     private readonly settings: { openRegistration: boolean; passwordMinLength: number },
+    /** Removes what the user keeps outside the metadata store (their objects' bytes). */
+    private readonly deleteUserData: (userId: string) => Promise<void> = async () => {},
   ) {}
 
   /** Self-service sign-up (only with open registration); never makes an admin. */
@@ -170,6 +172,7 @@ export class UserService {
     const target = await this.store.getUserByName(username);
     if (!target) throw notFound(`No user "${username}".`);
     if (target.admin && !target.disabled) await this.assertNotLastAdmin();
+    await this.deleteUserData(target.id);
     await this.store.deleteUser(target.id);
     this.audit('user.delete', { by: actor.user.username, username });
   }

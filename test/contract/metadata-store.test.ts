@@ -63,6 +63,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
   revoked_tokens: { jti: true, expires_at: true },
   login_failures: { name: true, window_start: true, count: true },
   kv: { owner: true, key: true, kind: true, content_type: true, value: true, size: true, etag: true, expires_at: true, created_at: true, updated_at: true },
+  objects: { owner: true, path: true, blob_key: true, size: true, sha256: true, content_type: true, created_at: true, updated_at: true },
 };
 
 let seq = 0;
@@ -274,6 +275,27 @@ for (const backend of backends) {
       assert.equal(await store.kvGet(u.id, 'k', now), undefined);
       assert.equal(await store.getRefreshToken('h-leaver'), undefined);
       assert.equal((await store.kvGet(stay.id, 'k', now))?.value.toString(), 'v');
+    });
+
+    test('objects: put, replace (returning the previous record), list by prefix in byte order, delete', async () => {
+      const rec = (path: string, blobKey: string, size = 1) => ({ path, blobKey, size, sha256: 'ab'.repeat(32), contentType: 'x/y', createdAt: 10, updatedAt: 10 });
+      assert.deepEqual(await store.objectPut('oa', rec('docs/a', 'b1')), { previous: undefined });
+      const replaced = await store.objectPut('oa', { ...rec('docs/a', 'b2', 5_000_000_000), updatedAt: 20 });
+      assert.equal(replaced.previous?.blobKey, 'b1');
+      const got = await store.objectGet('oa', 'docs/a');
+      assert.deepEqual([got?.blobKey, got?.size, got?.createdAt, got?.updatedAt], ['b2', 5_000_000_000, 10, 20]);
+      await assert.rejects(store.objectPut('oa', rec('docs/a', 'b3'), (current) => { if (current) throw new Error('exists'); }), /exists/);
+      assert.equal((await store.objectGet('oa', 'docs/a'))?.blobKey, 'b2');
+      for (const p of ['docs/é', 'docs/B', 'docs0', 'other']) await store.objectPut('oa', rec(p, `k-${p}`));
+      await store.objectPut('ob', rec('docs/a', 'foreign'));
+      assert.deepEqual((await store.objectList('oa', { prefix: 'docs/', limit: 10 })).map((o) => o.path), ['docs/B', 'docs/a', 'docs/é']);
+      assert.deepEqual((await store.objectList('oa', { prefix: 'docs/', after: 'docs/B', limit: 1 })).map((o) => o.path), ['docs/a']);
+      assert.deepEqual((await store.objectList('oa', { prefix: '', limit: 10 })).length, 5);
+      assert.equal(await store.objectBlobInUse('b2'), true);
+      assert.equal((await store.objectDelete('oa', 'docs/a'))?.blobKey, 'b2');
+      assert.equal(await store.objectDelete('oa', 'docs/a'), undefined);
+      assert.equal(await store.objectBlobInUse('b2'), false);
+      assert.equal((await store.objectGet('ob', 'docs/a'))?.blobKey, 'foreign');
     });
 
     test('ping answers', async () => {

@@ -2,44 +2,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
 import { badRequest, CofferError } from '../../errors.js';
-import { parseEncodedKeyPath, type KeyPath } from '../../kv/key-path.js';
 import { etagMatches, MAX_LIST_LIMIT, parseTtl, type IncomingValue } from '../../kv/kv-service.js';
 import type { KvEntry } from '../../storage/meta/metadata-store.js';
 import { principalOf } from '../auth-context.js';
 import { FORM, isJson, mediaType } from '../body.js';
+import { parseFlag, parseLimit, pathAfter, single, type Query } from '../request-parts.js';
 
 const PREFIX = '/v1/data/';
 const bearer = [{ bearer: [] }];
-type Query = Record<string, string | string[] | undefined>;
-
-/** The key path from the raw URL: percent-decoding happens once, after the query is cut off. */
-function keyPathOf(request: FastifyRequest): KeyPath {
-  const raw = request.url.slice(PREFIX.length);
-  const q = raw.indexOf('?');
-  return parseEncodedKeyPath(q < 0 ? raw : raw.slice(0, q));
-}
-
-function single(query: Query, name: string): string | undefined {
-  const v = query[name];
-  if (Array.isArray(v)) throw badRequest(`"${name}" was given more than once.`);
-  return v;
-}
-
-function parseFlag(query: Query, name: string): boolean {
-  const v = single(query, name);
-  if (v === undefined || v === 'false' || v === '0') return false;
-  if (v === '' || v === 'true' || v === '1') return true;
-  throw badRequest(`"${name}" must be true or false.`);
-}
-
-function parseLimit(query: Query): number | undefined {
-  const v = single(query, 'limit');
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > MAX_LIST_LIMIT) throw badRequest(`"limit" must be a whole number from 1 to ${MAX_LIST_LIMIT}.`);
-  return n;
-}
-
 /**
  * True when Accept prefers application/json over everything else: it has the highest q-value,
  * and among equal q-values it is listed first.
@@ -116,11 +86,11 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
     },
     async (request, reply) => {
       const owner = principalOf(request).user.id;
-      const { path, isDir } = keyPathOf(request);
+      const { path, isDir } = pathAfter(request, PREFIX);
       const query = request.query as Query;
       if (isDir) {
         const cursor = single(query, 'cursor');
-        const limit = parseLimit(query);
+        const limit = parseLimit(query, MAX_LIST_LIMIT);
         return s.kv.list(owner, path, {
           recursive: parseFlag(query, 'recursive'),
           ...(limit !== undefined ? { limit } : {}),
@@ -148,7 +118,7 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
       },
       handler: async (request, reply) => {
         const owner = principalOf(request).user.id;
-        const { path, isDir } = keyPathOf(request);
+        const { path, isDir } = pathAfter(request, PREFIX);
         if (isDir) throw badRequest(`"${path}" names a directory (it ends in "/"); a value needs a key.`, 'invalid_key');
         const { value, ttl } = incomingValue(request);
         const queryTtl = single(request.query as Query, 'ttl');
@@ -172,7 +142,7 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
     },
     async (request) => {
       const owner = principalOf(request).user.id;
-      const { path, isDir } = keyPathOf(request);
+      const { path, isDir } = pathAfter(request, PREFIX);
       if (!isDir) {
         await s.kv.delete(owner, path);
         return { key: path, deleted: true };

@@ -11,14 +11,18 @@ export function opsRoutes(app: FastifyInstance, s: Services): void {
 
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'The database answers' } }, async (request, reply) => {
-    try {
-      await s.store.ping();
-      return { status: 'ready', checks: { database: 'ok' } };
-    } catch (e) {
-      request.log.warn({ err: e }, 'readiness check failed');
-      return sendProblem(reply, new CofferError(503, 'unavailable', 'The metadata database does not answer.'));
-    }
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'The database and the blob store answer' } }, async (request, reply) => {
+    const checks = { database: 'ok', blob_store: 'ok' };
+    await s.store.ping().catch((err: unknown) => {
+      request.log.warn({ err }, 'readiness: the database does not answer');
+      checks.database = 'failing';
+    });
+    await s.blobs.ping().catch((err: unknown) => {
+      request.log.warn({ err }, 'readiness: the blob store does not answer');
+      checks.blob_store = 'failing';
+    });
+    if (checks.database === 'ok' && checks.blob_store === 'ok') return { status: 'ready', checks };
+    return sendProblem(reply, new CofferError(503, 'unavailable', `Not ready: database ${checks.database}, blob store (${s.blobs.kind}) ${checks.blob_store}.`), { checks });
   });
 
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) =>

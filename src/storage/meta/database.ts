@@ -9,6 +9,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_initial.js';
+import * as m0002 from './migrations/0002_objects.js';
 
 export interface UsersTable {
   id: string;
@@ -64,6 +65,17 @@ export interface KvTable {
   updated_at: number;
 }
 
+export interface ObjectsTable {
+  owner: string;
+  path: string;
+  blob_key: string;
+  size: number;
+  sha256: string;
+  content_type: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_families: RefreshFamiliesTable;
@@ -71,6 +83,7 @@ export interface Database {
   revoked_tokens: RevokedTokensTable;
   login_failures: LoginFailuresTable;
   kv: KvTable;
+  objects: ObjectsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -80,7 +93,7 @@ export interface OpenDatabase {
   dialect: Dialect;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001 };
+const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_objects': m0002 };
 
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
 export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {

@@ -2,7 +2,7 @@
  * MetadataStore on Kysely: the same queries serve SQLite and PostgreSQL.
  */
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { Database, KvTable, OpenDatabase, UsersTable } from './database.js';
+import type { Database, KvTable, ObjectsTable, OpenDatabase, UsersTable } from './database.js';
 import { prepareQuery } from './prepared-query.js';
 import type {
   AccessState,
@@ -12,6 +12,7 @@ import type {
   LoginFailures,
   MetadataStore,
   NewUser,
+  ObjectRecord,
   RefreshTokenRecord,
   UserPatch,
   UserRecord,
@@ -49,6 +50,18 @@ const KV_ROW = ['owner', 'key', 'kind', 'content_type', 'value', 'size', 'etag',
 
 function withoutKey({ owner: _owner, key: _key, ...rest }: Selectable<KvTable>) {
   return rest;
+}
+
+function toObject(row: Selectable<ObjectsTable>): ObjectRecord {
+  return {
+    path: row.path,
+    blobKey: row.blob_key,
+    size: Number(row.size),
+    sha256: row.sha256,
+    contentType: row.content_type,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
 }
 
 /** SQLite and PostgreSQL report a duplicate key differently. */
@@ -185,6 +198,7 @@ export class KyselyMetadataStore implements MetadataStore {
   async deleteUser(id: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('kv').where('owner', '=', id).execute();
+      await trx.deleteFrom('objects').where('owner', '=', id).execute();
       await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
       await trx.deleteFrom('refresh_families').where('user_id', '=', id).execute();
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
@@ -371,6 +385,73 @@ export class KyselyMetadataStore implements MetadataStore {
       .returning('expires_at')
       .execute();
     return rows.filter((r) => r.expires_at === null || Number(r.expires_at) > now).length;
+  }
+
+  async objectGet(owner: string, path: string): Promise<ObjectRecord | undefined> {
+    const row = await this.db.selectFrom('objects').selectAll().where('owner', '=', owner).where('path', '=', path).executeTakeFirst();
+    return row && toObject(row);
+  }
+
+  async objectPut(
+    owner: string,
+    record: ObjectRecord,
+    check: (current: ObjectRecord | undefined) => void = () => {},
+  ): Promise<{ previous: ObjectRecord | undefined }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          const row = await trx
+            .selectFrom('objects')
+            .selectAll()
+            .where('owner', '=', owner)
+            .where('path', '=', record.path)
+            .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+            .executeTakeFirst();
+          const previous = row && toObject(row);
+          check(previous);
+          const values = {
+            blob_key: record.blobKey,
+            size: record.size,
+            sha256: record.sha256,
+            content_type: record.contentType,
+            updated_at: record.updatedAt,
+          };
+          if (previous) {
+            await trx.updateTable('objects').set(values).where('owner', '=', owner).where('path', '=', record.path).execute();
+          } else {
+            await trx.insertInto('objects').values({ ...values, owner, path: record.path, created_at: record.createdAt }).execute();
+          }
+          return { previous };
+        });
+      } catch (e) {
+        if (attempt === 0 && isUniqueViolation(e)) continue;
+        throw e;
+      }
+    }
+  }
+
+  async objectDelete(owner: string, path: string): Promise<ObjectRecord | undefined> {
+    const row = await this.db.deleteFrom('objects').where('owner', '=', owner).where('path', '=', path).returningAll().executeTakeFirst();
+    return row && toObject(row);
+  }
+
+  async objectList(owner: string, options: { prefix: string; after?: string; limit: number }): Promise<ObjectRecord[]> {
+    const { prefix, after, limit } = options;
+    const rows = await this.db
+      .selectFrom('objects')
+      .selectAll()
+      .where('owner', '=', owner)
+      .$if(prefix !== '', (qb) => qb.where('path', '>=', prefix).where('path', '<', prefixUpperBound(prefix)))
+      .$if(after !== undefined, (qb) => qb.where('path', '>', after!))
+      .orderBy('path')
+      .limit(limit)
+      .execute();
+    return rows.map(toObject);
+  }
+
+  async objectBlobInUse(blobKey: string): Promise<boolean> {
+    const row = await this.db.selectFrom('objects').select('blob_key').where('blob_key', '=', blobKey).executeTakeFirst();
+    return row !== undefined;
   }
 
   async sweep(now: number, loginWindowMs: number): Promise<void> {

@@ -76,6 +76,17 @@ export interface KvScan {
   now: number;
 }
 
+/** One object (parcel) in the index: its path, and the blob that holds its bytes. */
+export interface ObjectRecord {
+  path: string;
+  blobKey: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface MetadataStore {
   readonly dialect: 'sqlite' | 'postgres';
 
@@ -117,6 +128,19 @@ export interface MetadataStore {
   kvScan(owner: string, scan: KvScan): Promise<string[]>;
   /** Deletes every key that starts with prefix ('' = all of the owner's keys); returns how many live ones. */
   kvDeletePrefix(owner: string, prefix: string, now: number): Promise<number>;
+
+  objectGet(owner: string, path: string): Promise<ObjectRecord | undefined>;
+  /**
+   * Points `path` at a new blob, atomically after `check` has seen the current record (which it
+   * may refuse by throwing). Resolves the record it replaced, whose blob the caller deletes.
+   */
+  objectPut(owner: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => void): Promise<{ previous: ObjectRecord | undefined }>;
+  /** Removes the record and resolves it (its blob is the caller's to delete). */
+  objectDelete(owner: string, path: string): Promise<ObjectRecord | undefined>;
+  /** Records whose path starts with prefix, after `after`, in byte order. */
+  objectList(owner: string, options: { prefix: string; after?: string; limit: number }): Promise<ObjectRecord[]>;
+  /** Whether any record points at this blob (orphan sweeps). */
+  objectBlobInUse(blobKey: string): Promise<boolean>;
 
   /** Drops expired KV entries, revocations, refresh tokens and stale login failures. */
   sweep(now: number, loginWindowMs: number): Promise<void>;

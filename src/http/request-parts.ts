@@ -1,0 +1,34 @@
+/** Pieces of a request that several route files read the same way: paths and query parameters. */
+import type { FastifyRequest } from 'fastify';
+import { badRequest } from '../errors.js';
+import { parseEncodedKeyPath, type KeyPath } from '../kv/key-path.js';
+
+export type Query = Record<string, string | string[] | undefined>;
+
+/** The path after `routePrefix` in the raw URL: percent-decoded once, after the query is cut off. */
+export function pathAfter(request: FastifyRequest, routePrefix: string, what = 'key'): KeyPath {
+  const raw = request.url.slice(routePrefix.length);
+  const q = raw.indexOf('?');
+  return parseEncodedKeyPath(q < 0 ? raw : raw.slice(0, q), what);
+}
+
+export function single(query: Query, name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v)) throw badRequest(`"${name}" was given more than once.`);
+  return v;
+}
+
+export function parseFlag(query: Query, name: string): boolean {
+  const v = single(query, name);
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v === '' || v === 'true' || v === '1') return true;
+  throw badRequest(`"${name}" must be true or false.`);
+}
+
+export function parseLimit(query: Query, max: number): number | undefined {
+  const v = single(query, 'limit');
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > max) throw badRequest(`"limit" must be a whole number from 1 to ${max}.`);
+  return n;
+}

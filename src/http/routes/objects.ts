@@ -1,0 +1,162 @@
+/**
+ * Objects (parcels): SPEC §4. Bodies stream straight from the socket into the BlobStore and back
+ * out; nothing here holds a whole object in memory.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { Services } from '../../app.js';
+import { badRequest, CofferError } from '../../errors.js';
+import { etagMatches } from '../../kv/kv-service.js';
+import { DEFAULT_OBJECT_LIST_LIMIT, etagOf, ObjectService, toObjectView } from '../../parcels/object-service.js';
+import type { ObjectRecord } from '../../storage/meta/metadata-store.js';
+import { principalOf } from '../auth-context.js';
+import { parseLimit, pathAfter, single, type Query } from '../request-parts.js';
+
+const PREFIX = '/v1/objects/';
+const bearer = [{ bearer: [] }];
+
+/**
+ * The one Range form worth serving: a single `bytes=a-b`, `bytes=a-` or `bytes=-n`. Anything
+ * else is ignored (the whole object, 200), as RFC 9110 allows; an unsatisfiable range is 416.
+ */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+function objectHeaders(reply: FastifyReply, object: ObjectRecord): void {
+  reply.header('etag', etagOf(object));
+  reply.header('last-modified', new Date(object.updatedAt).toUTCString());
+  reply.header('accept-ranges', 'bytes');
+  reply.header('x-coffer-sha256', object.sha256);
+}
+
+function uploadOptions(request: FastifyRequest) {
+  const sha = request.headers['x-coffer-sha256'];
+  if (Array.isArray(sha)) throw badRequest('Send x-coffer-sha256 once.');
+  return { contentType: request.headers['content-type'], expectedSha256: sha };
+}
+
+/** The request body as a stream (the routes below register a parser that does not read it). */
+function bodyStream(request: FastifyRequest): Readable {
+  return (request.body as Readable | undefined) ?? request.raw;
+}
+
+function writeAnswer(reply: FastifyReply, object: ObjectRecord, created: boolean) {
+  const { updated_at: _u, ...answer } = toObjectView(object);
+  return reply.code(created ? 201 : 200).header('etag', etagOf(object)).send(answer);
+}
+
+export function objectRoutes(app: FastifyInstance, s: Services): void {
+  // Uploads stream: every content type reaches the handler unread.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  const list = async (request: FastifyRequest, prefix: string) => {
+    const query = request.query as Query;
+    const queryPrefix = single(query, 'prefix') ?? '';
+    const cursor = single(query, 'cursor');
+    const delimiter = single(query, 'delimiter');
+    const limit = parseLimit(query, DEFAULT_OBJECT_LIST_LIMIT);
+    return s.objects.list(principalOf(request).user.id, {
+      prefix: prefix + queryPrefix,
+      ...(cursor !== undefined ? { cursor } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(delimiter !== undefined ? { delimiter } : {}),
+    });
+  };
+
+  app.get('/v1/objects', { config: { scope: 'objects:read' }, schema: { tags: ['objects'], summary: 'List objects', security: bearer } }, (request) =>
+    list(request, ''),
+  );
+
+  const read = async (request: FastifyRequest, reply: FastifyReply, withBody: boolean) => {
+    const { path, isDir } = pathAfter(request, PREFIX, 'object path');
+    if (isDir) {
+      if (!withBody) throw badRequest('HEAD needs an object path, not a directory.');
+      return list(request, path);
+    }
+    const object = await s.objects.get(principalOf(request).user.id, path);
+    if ('meta' in (request.query as Query)) return toObjectView(object);
+    objectHeaders(reply, object);
+    const inm = request.headers['if-none-match'];
+    if (inm !== undefined && etagMatches(inm, etagOf(object), 'weak')) return reply.code(304).send();
+    const range = parseRange(request.headers.range, object.size);
+    if (range === 'unsatisfiable') {
+      throw new CofferError(416, 'range_not_satisfiable', `The object has ${object.size} bytes; the range asks for none of them.`, {
+        'content-range': `bytes */${object.size}`,
+      });
+    }
+    reply.type(object.contentType);
+    if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
+    reply.header('content-length', String(range ? range.end - range.start + 1 : object.size));
+    if (!withBody) return reply.send();
+    return reply.send(await s.objects.open(object, range));
+  };
+
+  app.get(
+    `${PREFIX}*`,
+    {
+      exposeHeadRoute: false,
+      config: { scope: 'objects:read' },
+      schema: {
+        tags: ['objects'],
+        summary: 'Download an object (Range, If-None-Match); ?meta for its metadata; a path ending in / lists',
+        description: 'Listing query: prefix, cursor, limit (1-1000), delimiter=/.',
+        security: bearer,
+      },
+    },
+    (request, reply) => read(request, reply, true),
+  );
+
+  app.head(
+    `${PREFIX}*`,
+    { config: { scope: 'objects:read' }, schema: { tags: ['objects'], summary: "An object's metadata as headers", security: bearer } },
+    (request, reply) => read(request, reply, false),
+  );
+
+  app.put(
+    `${PREFIX}*`,
+    {
+      config: { scope: 'objects:write' },
+      schema: { tags: ['objects'], summary: 'Upload (stream) an object; x-coffer-sha256 is checked before it is committed', security: bearer },
+    },
+    async (request, reply) => {
+      const path = ObjectService.parsePath(pathAfter(request, PREFIX, 'object path').path);
+      const { object, created } = await s.objects.put(principalOf(request).user.id, path, bodyStream(request), uploadOptions(request));
+      return writeAnswer(reply, object, created);
+    },
+  );
+
+  app.post(
+    '/v1/objects',
+    {
+      config: { scope: 'objects:write' },
+      schema: { tags: ['objects'], summary: 'Upload by content: the path is the SHA-256 of the body', security: bearer },
+    },
+    async (request, reply) => {
+      const { object, created } = await s.objects.putContentAddressed(principalOf(request).user.id, bodyStream(request), uploadOptions(request));
+      return writeAnswer(reply, object, created);
+    },
+  );
+
+  app.delete(
+    `${PREFIX}*`,
+    { config: { scope: 'objects:write' }, schema: { tags: ['objects'], summary: 'Delete an object', security: bearer } },
+    async (request) => {
+      const path = ObjectService.parsePath(pathAfter(request, PREFIX, 'object path').path);
+      await s.objects.delete(principalOf(request).user.id, path);
+      return { path, deleted: true };
+    },
+  );
+}

@@ -1,0 +1,204 @@
+/**
+ * Objects (parcels) of SPEC §4: bytes stream into the BlobStore under a fresh key, and only then
+ * does the index point the path at them. So a cut or refused upload is never visible, a reader
+ * of the old version is never disturbed, and a crash between the two steps leaves at worst an
+ * orphan blob (removed by sweepOrphans), never an index entry pointing at nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { badRequest, notFound } from '../errors.js';
+import { parseKeyPath } from '../kv/key-path.js';
+import type { BlobStore } from '../storage/blob/blob-store.js';
+import type { MetadataStore, ObjectRecord } from '../storage/meta/metadata-store.js';
+
+export interface ObjectView {
+  path: string;
+  size: number;
+  sha256: string;
+  content_type: string;
+  etag: string;
+  updated_at: string;
+}
+
+export function etagOf(o: ObjectRecord): string {
+  return `"${o.sha256}"`;
+}
+
+export function toObjectView(o: ObjectRecord): ObjectView {
+  return { path: o.path, size: o.size, sha256: o.sha256, content_type: o.contentType, etag: etagOf(o), updated_at: new Date(o.updatedAt).toISOString() };
+}
+
+export interface UploadOptions {
+  contentType: string | undefined;
+  expectedSha256: string | undefined;
+}
+
+export interface ObjectListing {
+  objects: ObjectView[];
+  prefixes?: string[];
+  cursor: string | null;
+}
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+export const DEFAULT_OBJECT_LIST_LIMIT = 1000;
+
+/** A fresh, unguessable blob key: every version of every object gets its own. */
+export function newBlobKey(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export class ObjectService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** A valid object path (the key rules of SPEC §3, and not a directory). */
+  static parsePath(path: string): string {
+    const parsed = parseKeyPath(path, 'object path');
+    if (parsed.isDir) throw badRequest(`"${path}" ends in "/": an object needs a name, not a directory.`, 'invalid_key');
+    return parsed.path;
+  }
+
+  async put(owner: string, path: string, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
+    const blobKey = newBlobKey();
+    const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
+    return this.commit(owner, this.record(path, blobKey, size, sha256, options));
+  }
+
+  /** Content addressing: the path is the body's SHA-256; the same bytes again change nothing. */
+  async putContentAddressed(owner: string, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
+    const blobKey = newBlobKey();
+    const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
+    const object = this.record(sha256, blobKey, size, sha256, options);
+    const existing = await this.store.objectGet(owner, sha256);
+    if (existing && existing.sha256 === sha256) {
+      await this.blobs.delete(blobKey);
+      return { object: existing, created: false };
+    }
+    return this.commit(owner, object);
+  }
+
+  private record(path: string, blobKey: string, size: number, sha256: string, options: UploadOptions): ObjectRecord {
+    const now = Date.now();
+    return { path, blobKey, size, sha256, contentType: options.contentType ?? 'application/octet-stream', createdAt: now, updatedAt: now };
+  }
+
+  /** Points the path at the new blob, then drops the blob it replaced (a crash in between leaves an orphan). */
+  private async commit(owner: string, object: ObjectRecord): Promise<{ object: ObjectRecord; created: boolean }> {
+    let previous: ObjectRecord | undefined;
+    try {
+      ({ previous } = await this.store.objectPut(owner, object));
+    } catch (e) {
+      await this.blobs.delete(object.blobKey).catch(() => {});
+      throw e;
+    }
+    if (previous) await this.blobs.delete(previous.blobKey).catch(() => {});
+    return { object: previous ? { ...object, createdAt: previous.createdAt } : object, created: !previous };
+  }
+
+  private blobOptions(options: UploadOptions) {
+    if (options.expectedSha256 !== undefined && !SHA256_HEX.test(options.expectedSha256)) {
+      throw badRequest('x-coffer-sha256 must be 64 hex digits (the SHA-256 of the body).');
+    }
+    return {
+      ...(options.contentType ? { contentType: options.contentType } : {}),
+      ...(options.expectedSha256 ? { expectedSha256: options.expectedSha256 } : {}),
+    };
+  }
+
+  async get(owner: string, path: string): Promise<ObjectRecord> {
+    const object = await this.store.objectGet(owner, path);
+    if (!object) throw notFound(`No object "${path}".`);
+    return object;
+  }
+
+  /** The bytes (or a range); a blob gone missing behind the index is reported, not hidden. */
+  async open(object: ObjectRecord, range?: { start: number; end: number }): Promise<Readable> {
+    const stream = await this.blobs.get(object.blobKey, range);
+    if (!stream) throw new Error(`blob ${object.blobKey} of object ${object.path} is missing from the ${this.blobs.kind} store`);
+    return stream;
+  }
+
+  async delete(owner: string, path: string): Promise<void> {
+    const removed = await this.store.objectDelete(owner, path);
+    if (!removed) throw notFound(`No object "${path}".`);
+    await this.blobs.delete(removed.blobKey).catch(() => {});
+  }
+
+  /** Deletes every object of an owner (when the user is deleted). */
+  async deleteAll(owner: string): Promise<void> {
+    for (;;) {
+      const batch = await this.store.objectList(owner, { prefix: '', limit: 500 });
+      if (batch.length === 0) return;
+      for (const o of batch) {
+        await this.store.objectDelete(owner, o.path);
+        await this.blobs.delete(o.blobKey).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * S3-style listing: paths starting with `prefix` in byte order; with delimiter "/", one level
+   * (deeper paths folded into `prefixes`). The cursor is the last path or prefix returned.
+   */
+  async list(owner: string, options: { prefix: string; cursor?: string; limit?: number; delimiter?: string }): Promise<ObjectListing> {
+    const limit = options.limit ?? DEFAULT_OBJECT_LIST_LIMIT;
+    const { prefix, delimiter } = options;
+    if (delimiter !== undefined && delimiter !== '/') throw badRequest('"delimiter" can only be "/".');
+    let after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, prefix);
+    // Entries are objects, or (with the delimiter) folded prefixes; one more than a page tells
+    // whether there is a next page.
+    const entries: Array<ObjectRecord | string> = [];
+    while (entries.length <= limit) {
+      const wanted = limit + 1 - entries.length;
+      const batch = await this.store.objectList(owner, { prefix, ...(after !== undefined ? { after } : {}), limit: wanted });
+      let skipped = false;
+      for (const o of batch) {
+        const slash = delimiter ? o.path.indexOf('/', prefix.length) : -1;
+        if (slash < 0) {
+          entries.push(o);
+          after = o.path;
+        } else {
+          const folded = o.path.slice(0, slash + 1);
+          entries.push(folded);
+          after = skipPast(folded);
+          skipped = true;
+          break; // everything below `folded` is skipped by the next query
+        }
+        if (entries.length > limit) break;
+      }
+      if (!skipped && batch.length < wanted) break;
+    }
+    const page = entries.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      objects: page.filter((e): e is ObjectRecord => typeof e !== 'string').map(toObjectView),
+      ...(delimiter ? { prefixes: page.filter((e): e is string => typeof e === 'string') } : {}),
+      cursor: entries.length > limit && last !== undefined ? encodeCursor(prefix, typeof last === 'string' ? skipPast(last) : last.path) : null,
+    };
+  }
+}
+
+/** A string that sorts after every path below `folded` (which ends in "/") and before the next sibling. */
+function skipPast(folded: string): string {
+  return folded + '\u{10FFFF}';
+}
+
+function encodeCursor(prefix: string, after: string): string {
+  return Buffer.from(JSON.stringify([prefix, after])).toString('base64url');
+}
+
+function decodeCursor(cursor: string, prefix: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+  } catch {
+    parsed = undefined;
+  }
+  const [p, after] = Array.isArray(parsed) ? parsed : [];
+  if (p !== prefix || typeof after !== 'string') {
+    throw badRequest('The cursor does not belong to this listing; pass the "cursor" of the previous page unchanged.');
+  }
+  return after;
+}
