@@ -2,6 +2,7 @@
  * The composition root: validated config -> stores -> services -> Fastify instance.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
@@ -21,9 +22,12 @@ import { frameworkErrorHandler, installProblemHandlers } from './http/problem.js
 import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
 import { kvRoutes } from './http/routes/kv.js';
 import { objectRoutes } from './http/routes/objects.js';
+import { presignedRoutes, presignRoutes } from './http/routes/presign.js';
 import { opsRoutes } from './http/routes/ops.js';
 import { userPublicRoutes, userRoutes } from './http/routes/users.js';
 import { ObjectService } from './parcels/object-service.js';
+import { PresignService } from './parcels/presign-service.js';
+import { loadOrCreateSecret } from './util/secret-file.js';
 import { createBlobStore, type BlobStore } from './storage/blob/index.js';
 import { createMetadataStore, type MetadataStore } from './storage/meta/index.js';
 import { UserService } from './users/user-service.js';
@@ -38,6 +42,7 @@ export interface Services {
   users: UserService;
   kv: KvService;
   objects: ObjectService;
+  presign: PresignService;
   audit: Audit;
   metrics: Registry;
 }
@@ -104,6 +109,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     users: new UserService(store, audit, config, (userId) => objects.deleteAll(userId)),
     kv: new KvService(store, config.kvMaxBytes),
     objects,
+    presign: new PresignService(blobs, objects, await loadOrCreateSecret(path.join(config.dataDir, 'keys', 'presign.key'))),
     audit,
     metrics: createMetricsRegistry(),
   };
@@ -133,18 +139,21 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     opsRoutes(open, services);
     authPublicRoutes(open, services);
     userPublicRoutes(open, services);
+    await open.register(async (presigned) => presignedRoutes(presigned, services));
   });
   await app.register(async (protectedScope) => {
     requireAccessToken(protectedScope, tokens);
     authProtectedRoutes(protectedScope, services);
     userRoutes(protectedScope, services);
     kvRoutes(protectedScope, services);
+    presignRoutes(protectedScope, services);
     // Its own context: uploads need a content-type parser that does not read the body.
     await protectedScope.register(async (objectScope) => objectRoutes(objectScope, services));
   });
 
   const sweeper = setInterval(() => {
     store.sweep(Date.now(), config.loginWindowSeconds * 1000).catch((err) => app.log.warn({ err }, 'sweep failed'));
+    objects.sweepPending().catch((err) => app.log.warn({ err }, 'sweep of presigned uploads failed'));
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
 

@@ -28,7 +28,9 @@ export type ErrorCode =
   | 'internal_error'
   | 'unavailable'
   | 'hash_mismatch'
-  | 'range_not_satisfiable';
+  | 'range_not_satisfiable'
+  | 'invalid_signature'
+  | 'expired';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',

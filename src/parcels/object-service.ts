@@ -9,7 +9,9 @@ import type { Readable } from 'node:stream';
 import { badRequest, notFound } from '../errors.js';
 import { parseKeyPath } from '../kv/key-path.js';
 import type { BlobStore } from '../storage/blob/blob-store.js';
-import type { MetadataStore, ObjectRecord } from '../storage/meta/metadata-store.js';
+import { pipeline } from 'node:stream/promises';
+import { HashingCounter } from '../storage/blob/hashing.js';
+import type { MetadataStore, ObjectRecord, PendingUpload } from '../storage/meta/metadata-store.js';
 
 export interface ObjectView {
   path: string;
@@ -93,7 +95,7 @@ export class ObjectService {
       await this.blobs.delete(object.blobKey).catch(() => {});
       throw e;
     }
-    if (previous) await this.blobs.delete(previous.blobKey).catch(() => {});
+    if (previous && previous.blobKey !== object.blobKey) await this.blobs.delete(previous.blobKey).catch(() => {});
     return { object: previous ? { ...object, createdAt: previous.createdAt } : object, created: !previous };
   }
 
@@ -108,9 +110,49 @@ export class ObjectService {
   }
 
   async get(owner: string, path: string): Promise<ObjectRecord> {
+    await this.settlePending(owner, path, (p) => p === path);
     const object = await this.store.objectGet(owner, path);
     if (!object) throw notFound(`No object "${path}".`);
     return object;
+  }
+
+  /**
+   * Indexes uploads that went straight to the object store through a presigned URL: a blob that
+   * arrived is read once for its size and SHA-256 and becomes the object; one that never arrived
+   * is forgotten once its URL has expired. Only stores that presign (S3) have any.
+   */
+  async settlePending(owner: string, prefix: string, select: (path: string) => boolean = () => true): Promise<void> {
+    if (!this.blobs.presign) return;
+    for (const pending of await this.store.pendingUploads(owner, prefix)) {
+      if (select(pending.path)) await this.settle(pending);
+    }
+  }
+
+  /** Settles every pending upload whose URL has expired (the periodic sweep). */
+  async sweepPending(now = Date.now()): Promise<void> {
+    for (const pending of await this.store.expiredPendingUploads(now, 100)) await this.settle(pending, now);
+  }
+
+  private async settle(pending: PendingUpload, now = Date.now()): Promise<void> {
+    const stream = await this.blobs.get(pending.blobKey);
+    if (!stream) {
+      if (pending.expiresAt <= now) await this.store.removePendingUpload(pending.owner, pending.blobKey);
+      return;
+    }
+    const counter = new HashingCounter();
+    await pipeline(stream, counter, async (chunks: AsyncIterable<Buffer>) => {
+      for await (const _ of chunks); // only the hash and the size are wanted
+    });
+    const object = this.record(pending.path, pending.blobKey, counter.size, counter.digest(), { contentType: pending.contentType ?? undefined, expectedSha256: undefined });
+    await this.commit(pending.owner, object);
+    await this.store.removePendingUpload(pending.owner, pending.blobKey);
+  }
+
+  /** Remembers an upload about to be presigned straight to the store. */
+  async expectDirectUpload(owner: string, path: string, contentType: string | undefined, expiresAt: number): Promise<string> {
+    const blobKey = newBlobKey();
+    await this.store.addPendingUpload({ owner, blobKey, path, contentType: contentType ?? null, expiresAt, createdAt: Date.now() });
+    return blobKey;
   }
 
   /** The bytes (or a range); a blob gone missing behind the index is reported, not hidden. */
@@ -145,6 +187,7 @@ export class ObjectService {
   async list(owner: string, options: { prefix: string; cursor?: string; limit?: number; delimiter?: string }): Promise<ObjectListing> {
     const limit = options.limit ?? DEFAULT_OBJECT_LIST_LIMIT;
     const { prefix, delimiter } = options;
+    await this.settlePending(owner, prefix);
     if (delimiter !== undefined && delimiter !== '/') throw badRequest('"delimiter" can only be "/".');
     let after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, prefix);
     // Entries are objects, or (with the delimiter) folded prefixes; one more than a page tells

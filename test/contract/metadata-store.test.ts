@@ -63,6 +63,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
   revoked_tokens: { jti: true, expires_at: true },
   login_failures: { name: true, window_start: true, count: true },
   kv: { owner: true, key: true, kind: true, content_type: true, value: true, size: true, etag: true, expires_at: true, created_at: true, updated_at: true },
+  pending_uploads: { owner: true, blob_key: true, path: true, content_type: true, expires_at: true, created_at: true },
   objects: { owner: true, path: true, blob_key: true, size: true, sha256: true, content_type: true, created_at: true, updated_at: true },
 };
 
@@ -296,6 +297,18 @@ for (const backend of backends) {
       assert.equal(await store.objectDelete('oa', 'docs/a'), undefined);
       assert.equal(await store.objectBlobInUse('b2'), false);
       assert.equal((await store.objectGet('ob', 'docs/a'))?.blobKey, 'foreign');
+    });
+
+    test('pending uploads: added, found by owner and prefix, expired ones listed for the sweep, removed', async () => {
+      const p = (owner: string, blobKey: string, path: string, expiresAt: number) => ({ owner, blobKey, path, contentType: null, expiresAt, createdAt: expiresAt - 100 });
+      await store.addPendingUpload(p('pa', 'k1', 'docs/x', 1000));
+      await store.addPendingUpload(p('pa', 'k2', 'other', 5000));
+      await store.addPendingUpload(p('pb', 'k3', 'docs/x', 2000));
+      assert.deepEqual((await store.pendingUploads('pa', 'docs/')).map((u) => u.blobKey), ['k1']);
+      assert.deepEqual((await store.pendingUploads('pa', '')).map((u) => u.blobKey), ['k1', 'k2']);
+      assert.deepEqual((await store.expiredPendingUploads(2500, 10)).map((u) => u.blobKey), ['k1', 'k3']);
+      await store.removePendingUpload('pa', 'k1');
+      assert.deepEqual((await store.pendingUploads('pa', '')).map((u) => u.blobKey), ['k2']);
     });
 
     test('ping answers', async () => {

@@ -41,26 +41,48 @@ function objectHeaders(reply: FastifyReply, object: ObjectRecord): void {
   reply.header('x-coffer-sha256', object.sha256);
 }
 
-function uploadOptions(request: FastifyRequest) {
+export function uploadOptions(request: FastifyRequest) {
   const sha = request.headers['x-coffer-sha256'];
   if (Array.isArray(sha)) throw badRequest('Send x-coffer-sha256 once.');
   return { contentType: request.headers['content-type'], expectedSha256: sha };
 }
 
 /** The request body as a stream (the routes below register a parser that does not read it). */
-function bodyStream(request: FastifyRequest): Readable {
+export function bodyStream(request: FastifyRequest): Readable {
   return (request.body as Readable | undefined) ?? request.raw;
 }
 
-function writeAnswer(reply: FastifyReply, object: ObjectRecord, created: boolean) {
+export function writeAnswer(reply: FastifyReply, object: ObjectRecord, created: boolean) {
   const { updated_at: _u, ...answer } = toObjectView(object);
   return reply.code(created ? 201 : 200).header('etag', etagOf(object)).send(answer);
 }
 
-export function objectRoutes(app: FastifyInstance, s: Services): void {
-  // Uploads stream: every content type reaches the handler unread.
+/** In this plugin context every body reaches the handler unread, as a stream, whatever its type. */
+export function acceptStreamedBodies(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+}
+
+/** Answers with an object's bytes (or a range of them, or only its headers). */
+export async function sendObject(request: FastifyRequest, reply: FastifyReply, objects: ObjectService, object: ObjectRecord, withBody: boolean) {
+  objectHeaders(reply, object);
+  const inm = request.headers['if-none-match'];
+  if (inm !== undefined && etagMatches(inm, etagOf(object), 'weak')) return reply.code(304).send();
+  const range = parseRange(request.headers.range, object.size);
+  if (range === 'unsatisfiable') {
+    throw new CofferError(416, 'range_not_satisfiable', `The object has ${object.size} bytes; the range asks for none of them.`, {
+      'content-range': `bytes */${object.size}`,
+    });
+  }
+  reply.type(object.contentType);
+  if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
+  reply.header('content-length', String(range ? range.end - range.start + 1 : object.size));
+  if (!withBody) return reply.send();
+  return reply.send(await objects.open(object, range));
+}
+
+export function objectRoutes(app: FastifyInstance, s: Services): void {
+  acceptStreamedBodies(app);
 
   const list = async (request: FastifyRequest, prefix: string) => {
     const query = request.query as Query;
@@ -88,20 +110,7 @@ export function objectRoutes(app: FastifyInstance, s: Services): void {
     }
     const object = await s.objects.get(principalOf(request).user.id, path);
     if ('meta' in (request.query as Query)) return toObjectView(object);
-    objectHeaders(reply, object);
-    const inm = request.headers['if-none-match'];
-    if (inm !== undefined && etagMatches(inm, etagOf(object), 'weak')) return reply.code(304).send();
-    const range = parseRange(request.headers.range, object.size);
-    if (range === 'unsatisfiable') {
-      throw new CofferError(416, 'range_not_satisfiable', `The object has ${object.size} bytes; the range asks for none of them.`, {
-        'content-range': `bytes */${object.size}`,
-      });
-    }
-    reply.type(object.contentType);
-    if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
-    reply.header('content-length', String(range ? range.end - range.start + 1 : object.size));
-    if (!withBody) return reply.send();
-    return reply.send(await s.objects.open(object, range));
+    return sendObject(request, reply, s.objects, object, withBody);
   };
 
   app.get(

@@ -10,6 +10,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import pg from 'pg';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
+import * as m0003 from './migrations/0003_pending_uploads.js';
 
 export interface UsersTable {
   id: string;
@@ -76,6 +77,15 @@ export interface ObjectsTable {
   updated_at: number;
 }
 
+export interface PendingUploadsTable {
+  owner: string;
+  blob_key: string;
+  path: string;
+  content_type: string | null;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_families: RefreshFamiliesTable;
@@ -84,6 +94,7 @@ export interface Database {
   login_failures: LoginFailuresTable;
   kv: KvTable;
   objects: ObjectsTable;
+  pending_uploads: PendingUploadsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -93,7 +104,7 @@ export interface OpenDatabase {
   dialect: Dialect;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_objects': m0002 };
+const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_objects': m0002, '0003_pending_uploads': m0003 };
 
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
 export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {

@@ -2,7 +2,7 @@
  * MetadataStore on Kysely: the same queries serve SQLite and PostgreSQL.
  */
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { Database, KvTable, ObjectsTable, OpenDatabase, UsersTable } from './database.js';
+import type { Database, KvTable, ObjectsTable, OpenDatabase, PendingUploadsTable, UsersTable } from './database.js';
 import { prepareQuery } from './prepared-query.js';
 import type {
   AccessState,
@@ -13,6 +13,7 @@ import type {
   MetadataStore,
   NewUser,
   ObjectRecord,
+  PendingUpload,
   RefreshTokenRecord,
   UserPatch,
   UserRecord,
@@ -61,6 +62,17 @@ function toObject(row: Selectable<ObjectsTable>): ObjectRecord {
     contentType: row.content_type,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+  };
+}
+
+function toPending(row: Selectable<PendingUploadsTable>): PendingUpload {
+  return {
+    owner: row.owner,
+    blobKey: row.blob_key,
+    path: row.path,
+    contentType: row.content_type,
+    expiresAt: Number(row.expires_at),
+    createdAt: Number(row.created_at),
   };
 }
 
@@ -199,6 +211,7 @@ export class KyselyMetadataStore implements MetadataStore {
     return this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('kv').where('owner', '=', id).execute();
       await trx.deleteFrom('objects').where('owner', '=', id).execute();
+      await trx.deleteFrom('pending_uploads').where('owner', '=', id).execute();
       await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
       await trx.deleteFrom('refresh_families').where('user_id', '=', id).execute();
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
@@ -452,6 +465,33 @@ export class KyselyMetadataStore implements MetadataStore {
   async objectBlobInUse(blobKey: string): Promise<boolean> {
     const row = await this.db.selectFrom('objects').select('blob_key').where('blob_key', '=', blobKey).executeTakeFirst();
     return row !== undefined;
+  }
+
+  async addPendingUpload(p: PendingUpload): Promise<void> {
+    await this.db
+      .insertInto('pending_uploads')
+      .values({ owner: p.owner, blob_key: p.blobKey, path: p.path, content_type: p.contentType, expires_at: p.expiresAt, created_at: p.createdAt })
+      .execute();
+  }
+
+  async pendingUploads(owner: string, prefix: string): Promise<PendingUpload[]> {
+    const rows = await this.db
+      .selectFrom('pending_uploads')
+      .selectAll()
+      .where('owner', '=', owner)
+      .$if(prefix !== '', (qb) => qb.where('path', '>=', prefix).where('path', '<', prefixUpperBound(prefix)))
+      .orderBy('created_at')
+      .execute();
+    return rows.map(toPending);
+  }
+
+  async expiredPendingUploads(now: number, limit: number): Promise<PendingUpload[]> {
+    const rows = await this.db.selectFrom('pending_uploads').selectAll().where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+    return rows.map(toPending);
+  }
+
+  async removePendingUpload(owner: string, blobKey: string): Promise<void> {
+    await this.db.deleteFrom('pending_uploads').where('owner', '=', owner).where('blob_key', '=', blobKey).execute();
   }
 
   async sweep(now: number, loginWindowMs: number): Promise<void> {

@@ -87,6 +87,16 @@ export interface ObjectRecord {
   updatedAt: number;
 }
 
+/** An upload presigned straight to the object store, not yet seen by Coffer. */
+export interface PendingUpload {
+  owner: string;
+  blobKey: string;
+  path: string;
+  contentType: string | null;
+  expiresAt: number;
+  createdAt: number;
+}
+
 export interface MetadataStore {
   readonly dialect: 'sqlite' | 'postgres';
 
@@ -141,6 +151,13 @@ export interface MetadataStore {
   objectList(owner: string, options: { prefix: string; after?: string; limit: number }): Promise<ObjectRecord[]>;
   /** Whether any record points at this blob (orphan sweeps). */
   objectBlobInUse(blobKey: string): Promise<boolean>;
+
+  addPendingUpload(pending: PendingUpload): Promise<void>;
+  /** The owner's pending uploads whose path starts with prefix ('' = all), oldest first. */
+  pendingUploads(owner: string, prefix: string): Promise<PendingUpload[]>;
+  /** Pending uploads of every owner whose URL expired before `now` (for the sweep). */
+  expiredPendingUploads(now: number, limit: number): Promise<PendingUpload[]>;
+  removePendingUpload(owner: string, blobKey: string): Promise<void>;
 
   /** Drops expired KV entries, revocations, refresh tokens and stale login failures. */
   sweep(now: number, loginWindowMs: number): Promise<void>;

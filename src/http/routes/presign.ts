@@ -1,0 +1,58 @@
+/** Presigned URLs: SPEC §4. POST /v1/presign signs; /v1/presigned/{path} serves Coffer-signed URLs. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Services } from '../../app.js';
+import { CofferError } from '../../errors.js';
+import { PRESIGNED_ROUTE } from '../../parcels/presign-service.js';
+import { principalOf } from '../auth-context.js';
+import { bodyFields } from '../body.js';
+import { pathAfter } from '../request-parts.js';
+import { acceptStreamedBodies, bodyStream, sendObject, uploadOptions, writeAnswer } from './objects.js';
+
+const bearer = [{ bearer: [] }];
+
+/** The absolute base of URLs Coffer hands out: COFFER_PUBLIC_URL, else how the client reached us. */
+function baseUrl(request: FastifyRequest, s: Services): string {
+  return s.config.publicUrl ?? `${request.protocol}://${request.host}`;
+}
+
+export function presignRoutes(app: FastifyInstance, s: Services): void {
+  app.post(
+    '/v1/presign',
+    {
+      config: { scope: 'presign' },
+      schema: {
+        tags: ['objects'],
+        summary: 'A URL that needs no token: {"path","method":"GET"|"PUT","expires_in"} (alias {"file","user"} presigns a PUT)',
+        security: bearer,
+      },
+    },
+    async (request) => s.presign.presign(principalOf(request).user, bodyFields(request), baseUrl(request, s)),
+  );
+}
+
+/** The routes that serve Coffer-signed URLs: no token, the signature is the authority. */
+export function presignedRoutes(app: FastifyInstance, s: Services): void {
+  acceptStreamedBodies(app);
+
+  const grantOf = async (request: FastifyRequest, method: 'GET' | 'PUT') => {
+    const { path } = pathAfter(request, PRESIGNED_ROUTE, 'object path');
+    const grant = s.presign.verify(method, path, request.query as Record<string, unknown>);
+    const owner = await s.store.getUserById(grant.ownerId);
+    if (!owner || owner.disabled) throw new CofferError(403, 'forbidden', 'The account that signed this URL is disabled or gone.');
+    return grant;
+  };
+
+  const read = (withBody: boolean) => async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const grant = await grantOf(request, 'GET');
+    return sendObject(request, reply, s.objects, await s.objects.get(grant.ownerId, grant.path), withBody);
+  };
+  const hidden = { schema: { hide: true }, exposeHeadRoute: false };
+  app.get(`${PRESIGNED_ROUTE}*`, hidden, read(true));
+  app.head(`${PRESIGNED_ROUTE}*`, { schema: { hide: true } }, read(false));
+  app.put(`${PRESIGNED_ROUTE}*`, { schema: { hide: true } }, async (request, reply) => {
+    const grant = await grantOf(request, 'PUT');
+    const { object } = await s.objects.put(grant.ownerId, grant.path, bodyStream(request), uploadOptions(request));
+    // S3 answers a presigned PUT with 200 whether it created or replaced; so does Coffer.
+    return writeAnswer(reply, object, false);
+  });
+}

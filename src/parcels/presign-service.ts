@@ -1,0 +1,109 @@
+/**
+ * Presigned URLs (SPEC §4): a URL that needs no token. On S3 it is the store's own presigned URL
+ * (the client talks to S3 directly; a PUT is recorded as pending and indexed when first seen). On
+ * the filesystem Coffer signs the URL itself, HMAC-SHA256 over method, owner, path and expiry
+ * with a per-installation secret, and serves it at /v1/presigned/{path}.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { badRequest, CofferError, forbidden } from '../errors.js';
+import type { BlobStore } from '../storage/blob/blob-store.js';
+import type { UserRecord } from '../storage/meta/metadata-store.js';
+import { ObjectService } from './object-service.js';
+
+export const MAX_PRESIGN_SECONDS = 7 * 86_400;
+export const DEFAULT_PRESIGN_SECONDS = 3600;
+export const PRESIGNED_ROUTE = '/v1/presigned/';
+
+export interface PresignInput {
+  path?: unknown;
+  file?: unknown;
+  method?: unknown;
+  expires_in?: unknown;
+  content_type?: unknown;
+  user?: unknown;
+}
+
+export interface PresignAnswer {
+  url: string;
+  method: 'GET' | 'PUT';
+  headers: Record<string, string>;
+  expires_at: string;
+  presigned_url: string;
+}
+
+/** What a Coffer-signed URL grants, once its signature and expiry have checked out. */
+export interface PresignedGrant {
+  ownerId: string;
+  path: string;
+  method: 'GET' | 'PUT';
+}
+
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+function parseExpiresIn(raw: unknown): number {
+  if (raw === undefined) return DEFAULT_PRESIGN_SECONDS;
+  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > MAX_PRESIGN_SECONDS) {
+    throw badRequest(`"expires_in" must be whole seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days).`);
+  }
+  return n;
+}
+
+export class PresignService {
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly objects: ObjectService,
+    private readonly secret: Buffer,
+  ) {}
+
+  async presign(user: UserRecord, input: PresignInput, baseUrl: string): Promise<PresignAnswer> {
+    const rawPath = input.path ?? input.file;
+    if (typeof rawPath !== 'string' || rawPath === '') throw badRequest('Send the object\'s "path" (alias "file").');
+    const path = ObjectService.parsePath(rawPath);
+    // The presign prototype's client sends {"file","user"} and means an upload.
+    const method = input.method === undefined ? (input.file !== undefined && input.path === undefined ? 'PUT' : 'GET') : input.method;
+    if (method !== 'GET' && method !== 'PUT') throw badRequest('"method" must be "GET" or "PUT".');
+    if (input.user !== undefined && input.user !== user.username) throw forbidden('"user" names another user; you can presign only your own objects.');
+    if (input.content_type !== undefined && typeof input.content_type !== 'string') throw badRequest('"content_type" must be a string.');
+    const expiresIn = parseExpiresIn(input.expires_in);
+    const expiresAt = Math.floor(Date.now() / 1000) + expiresIn;
+
+    let url: string;
+    let headers: Record<string, string> = {};
+    if (this.blobs.presign) {
+      const blobKey =
+        method === 'GET'
+          ? (await this.objects.get(user.id, path)).blobKey
+          : await this.objects.expectDirectUpload(user.id, path, input.content_type, expiresAt * 1000);
+      ({ url, headers } = await this.blobs.presign(blobKey, method, expiresIn, input.content_type));
+    } else {
+      if (method === 'GET') await this.objects.get(user.id, path); // 404 now rather than at use
+      const query = new URLSearchParams({ owner: user.id, method, expires: String(expiresAt), signature: this.sign(method, user.id, path, expiresAt) });
+      url = `${baseUrl.replace(/\/+$/, '')}${PRESIGNED_ROUTE}${encodePath(path)}?${query}`;
+    }
+    return { url, method, headers, expires_at: new Date(expiresAt * 1000).toISOString(), presigned_url: url };
+  }
+
+  private sign(method: string, ownerId: string, path: string, expiresAt: number): string {
+    return createHmac('sha256', this.secret).update(`${method}\n${ownerId}\n${path}\n${expiresAt}`).digest('base64url');
+  }
+
+  /** Checks a Coffer-signed URL; throws 403 when it was altered or has expired. */
+  verify(method: 'GET' | 'PUT', path: string, query: Record<string, unknown>): PresignedGrant {
+    const { owner, expires, signature } = query;
+    const signedMethod = query.method;
+    if (typeof owner !== 'string' || typeof expires !== 'string' || typeof signature !== 'string' || typeof signedMethod !== 'string') {
+      throw new CofferError(403, 'invalid_signature', 'This presigned URL is incomplete; ask for a new one (POST /v1/presign).');
+    }
+    const expected = Buffer.from(this.sign(signedMethod, owner, path, Number(expires)));
+    const given = Buffer.from(signature);
+    if (!/^\d+$/.test(expires) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new CofferError(403, 'invalid_signature', 'The signature of this presigned URL does not match; it was altered.');
+    }
+    if (signedMethod !== method) throw new CofferError(403, 'invalid_signature', `This URL was signed for ${signedMethod}, not ${method}.`);
+    if (Number(expires) * 1000 <= Date.now()) throw new CofferError(403, 'expired', 'This presigned URL has expired; ask for a new one.');
+    return { ownerId: owner, path, method };
+  }
+}
