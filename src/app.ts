@@ -18,7 +18,7 @@ import type { Config } from './config.js';
 import { KvService } from './kv/kv-service.js';
 import { requireAccessToken } from './http/auth-context.js';
 import { createMetricsRegistry, observeRequests } from './http/metrics.js';
-import { frameworkErrorHandler, installProblemHandlers } from './http/problem.js';
+import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http/problem.js';
 import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
 import { kvRoutes } from './http/routes/kv.js';
 import { objectRoutes } from './http/routes/objects.js';
@@ -75,6 +75,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     requestTimeout: 0,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     ...(config.tlsCert && config.tlsKey
       ? { https: { ...serverTimeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
@@ -122,6 +123,11 @@ export async function buildApp(config: Config): Promise<CofferApp> {
   // Bodies of other types (text/plain included) reach the routes that take them (KV raw values)
   // as bytes; the routes that want fields refuse them with 415.
   app.removeContentTypeParser('text/plain');
+  // An empty body declared as JSON is no body (clients that set the header on every call).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(formbody);
   if (config.corsOrigins.length > 0) {

@@ -120,7 +120,7 @@ export const SETTINGS = [
   def({ key: 'adminUser', env: 'COFFER_ADMIN_USER', file: 'admin_user', help: 'name of the admin created on first start', parse: username, default: 'admin' }),
   def({ key: 'adminPassword', env: 'COFFER_ADMIN_PASSWORD', file: 'admin_password', help: 'its password (generated and printed once when unset)', parse: optionalStr, default: undefined }),
   def({ key: 'openRegistration', env: 'COFFER_OPEN_REGISTRATION', file: 'open_registration', help: 'let anyone POST /v1/register', parse: bool, default: false }),
-  def({ key: 'passwordMinLength', env: 'COFFER_PASSWORD_MIN_LENGTH', file: 'password_min_length', help: 'shortest password accepted', parse: int(1, 1024), default: 8 }),
+  def({ key: 'passwordMinLength', env: 'COFFER_PASSWORD_MIN_LENGTH', file: 'password_min_length', help: 'shortest password accepted (raise it: 12 is a good choice)', parse: int(1, 1024), default: 3 }),
   def({ key: 'logLevel', env: 'COFFER_LOG_LEVEL', file: 'log_level', help: 'log level', parse: oneOf(LOG_LEVELS), default: 'info' }),
   def({ key: 'jwtAlgorithm', env: 'COFFER_JWT_ALG', file: 'jwt_alg', help: 'access token signing algorithm', parse: oneOf(JWT_ALGORITHMS), default: 'EdDSA' }),
   def({ key: 'jwtSecret', env: 'COFFER_JWT_SECRET', file: 'jwt_secret', help: 'HS256 secret (at least 32 bytes); only with COFFER_JWT_ALG=HS256', parse: optionalStr, default: undefined }),

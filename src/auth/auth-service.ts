@@ -21,7 +21,8 @@ export interface TokenResponse {
   token: string;
 }
 
-const invalidCredentials = () => new CofferError(401, 'invalid_credentials', 'Wrong username or password.');
+const invalidCredentials = (message = 'Wrong username or password.') =>
+  new CofferError(401, 'invalid_credentials', message, { 'www-authenticate': 'Basic realm="coffer", charset="UTF-8"' });
 
 export class AuthService {
   constructor(
@@ -38,7 +39,7 @@ export class AuthService {
    */
   async login(username: unknown, password: unknown, requestedScope: unknown): Promise<TokenResponse> {
     if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '') {
-      throw badRequest('Send "username" and "password" (form fields, JSON, or HTTP Basic).');
+      throw invalidCredentials('Send "username" and "password" (form fields, JSON, or HTTP Basic).');
     }
     if (requestedScope !== undefined && typeof requestedScope !== 'string') throw badRequest('"scope" must be a space-separated string.');
     // Names that cannot exist are not tracked, so the throttle table stays bounded.
@@ -60,7 +61,11 @@ export class AuthService {
     }
     await this.throttle.reset(username);
     const scopes = narrowScopes(effectiveGrants(user), requestedScope);
-    if (scopes.length === 0) throw badRequest(`None of the requested scopes (${requestedScope}) is granted to this user.`);
+    // Asking only for scopes one does not hold is an error; holding none is not (the token still
+    // reads /v1/users/me and changes the password).
+    if (scopes.length === 0 && typeof requestedScope === 'string' && requestedScope.trim() !== '') {
+      throw badRequest(`None of the requested scopes (${requestedScope}) is granted to this user.`);
+    }
     this.audit('login.success', { username });
     return this.issue(user, scopes);
   }
@@ -114,6 +119,6 @@ export class AuthService {
       throw e;
     }
     if (!caller.scopes.has('admin') && subject.user.id !== caller.user.id) return { active: false };
-    return { active: true, token_type: 'access_token', ...subject.claims };
+    return { active: true, token_type: 'Bearer', ...subject.claims };
   }
 }

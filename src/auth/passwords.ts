@@ -25,15 +25,23 @@ export async function verifyPassword(stored: string | null | undefined, password
   return verify(stored, password).catch(() => false);
 }
 
-/** Rejects passwords a service should never accept; says which rule failed. */
-export function checkPasswordPolicy(password: unknown, minLength: number, username?: string): string {
+/** The passwords every guessing list starts with: refused whatever the length setting. */
+const COMMON = new Set([
+  '123456', '1234567', '12345678', '123456789', '1234567890', '123123', '111111', '000000', 'password', 'password1',
+  'passw0rd', 'qwerty', 'qwerty123', 'abc123', 'letmein', 'welcome', 'iloveyou', 'admin', 'admin123', 'changeme', 'secret',
+]);
+
+/**
+ * Rejects passwords a service should never accept; says which rule failed. The default minimum
+ * (3, COFFER_PASSWORD_MIN_LENGTH) keeps the older designs' demo accounts working; operators
+ * raise it.
+ */
+export function checkPasswordPolicy(password: unknown, minLength: number): string {
   if (typeof password !== 'string' || password.length === 0) throw badRequest('"password" is required.', 'weak_password');
   if ([...password].length < minLength) {
     throw badRequest(`The password must be at least ${minLength} characters long.`, 'weak_password');
   }
   if (Buffer.byteLength(password) > 1024) throw badRequest('The password must be at most 1024 bytes.', 'weak_password');
-  if (username !== undefined && password.toLowerCase() === username.toLowerCase()) {
-    throw badRequest('The password must not be the username.', 'weak_password');
-  }
+  if (COMMON.has(password.toLowerCase())) throw badRequest('That password is on every guessing list; choose another.', 'weak_password');
   return password;
 }

@@ -8,6 +8,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { JwtAlgorithm } from '../config.js';
+import { CofferError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
 interface StoredKey {
@@ -89,7 +90,9 @@ export class SigningKeys {
 
   /** Makes a new current key; the old ones verify until their tokens have expired. */
   async rotate(): Promise<string> {
-    if (!this.file) throw new Error('HS256 keys come from COFFER_JWT_SECRET and are rotated by changing it');
+    if (!this.file) {
+      throw new CofferError(409, 'conflict', 'With COFFER_JWT_ALG=HS256 the key is COFFER_JWT_SECRET: rotate it by changing that setting.');
+    }
     const alg = this.algorithm as Exclude<JwtAlgorithm, 'HS256'>;
     const { privateKey } = await generateKeyPair(alg, { ...GENERATE_OPTIONS[alg], extractable: true });
     const privateJwk = await exportJWK(privateKey);

@@ -20,11 +20,9 @@ declare module 'fastify' {
 
 /** The access token from `Authorization: Bearer`, `x-access-tokens` or `X-Auth-Token`. */
 export function extractAccessToken(request: FastifyRequest): string | undefined {
-  const auth = request.headers.authorization;
-  if (auth !== undefined) {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(auth);
-    return match ? match[1] : undefined;
-  }
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  if (match) return match[1];
+  // Another scheme (Basic, kept by a client session) does not hide the other headers.
   const alt = request.headers['x-access-tokens'] ?? request.headers['x-auth-token'];
   return typeof alt === 'string' && alt.trim() !== '' ? alt.trim() : undefined;
 }

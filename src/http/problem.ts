@@ -60,6 +60,25 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
   sendProblem(reply, known);
 }
 
+/**
+ * Errors Node meets before there is a request at all (headers too slow or malformed): a bare
+ * problem+json answer written on the socket, then the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = timeout ? 408 : 400;
+  const code: ErrorCode = timeout ? 'request_timeout' : 'invalid_request';
+  const detail = timeout ? 'The request headers did not arrive in time.' : 'The request could not be parsed as HTTP.';
+  const body = JSON.stringify({ type: `urn:coffer:error:${code}`, title: statusTitle(status), status, detail, code, error: detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${statusTitle(status)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /**

@@ -25,10 +25,11 @@ export function parseFlag(query: Query, name: string): boolean {
   throw badRequest(`"${name}" must be true or false.`);
 }
 
+/** A page size: a whole number from 1; more than `max` is served as `max` (as S3 does). */
 export function parseLimit(query: Query, max: number): number | undefined {
   const v = single(query, 'limit');
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > max) throw badRequest(`"limit" must be a whole number from 1 to ${max}.`);
-  return n;
+  if (!/^\d+$/.test(v) || n < 1) throw badRequest(`"limit" must be a whole number from 1 (at most ${max} are returned).`);
+  return Math.min(n, max);
 }

@@ -107,8 +107,18 @@ export class KvService {
     return { entry, created };
   }
 
-  async delete(owner: string, key: string): Promise<void> {
-    if (!(await this.store.kvDelete(owner, key, Date.now()))) throw notFound(`No key "${key}".`);
+  /** Deletes a key; with If-Match, only the version the client has seen (412 otherwise). */
+  async delete(owner: string, key: string, ifMatch?: string): Promise<void> {
+    const now = Date.now();
+    if (ifMatch === undefined) {
+      if (!(await this.store.kvDelete(owner, key, now))) throw notFound(`No key "${key}".`);
+      return;
+    }
+    const current = await this.store.kvGet(owner, key, now);
+    if (!current) throw preconditionFailed(`If-Match: the key "${key}" does not exist.`);
+    if (!etagMatches(ifMatch, current.etag, 'strong') || !(await this.store.kvDelete(owner, key, now, current.etag))) {
+      throw preconditionFailed(`If-Match: the key "${key}" has changed.`);
+    }
   }
 
   /** Deletes every key below a directory ("" = all of the owner's keys); returns how many. */

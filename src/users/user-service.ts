@@ -35,22 +35,30 @@ export function toUserView(u: UserRecord): UserView {
 const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function isValidUsername(name: unknown): name is string {
-  return typeof name === 'string' && USERNAME.test(name);
+  return typeof name === 'string' && USERNAME.test(name) && name !== '.' && name !== '..';
 }
 
 export function parseUsername(name: unknown): string {
   if (name === undefined || name === null || name === '') throw badRequest('"username" is required.');
-  if (!isValidUsername(name)) throw badRequest('"username" must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  if (!isValidUsername(name)) throw badRequest('"username" must be 1-64 characters of A-Z a-z 0-9 . _ - (and not "." or "..")');
   return name;
 }
 
-function parseGrants(grants: unknown): Scope[] {
+function parseGrants(raw: unknown): Scope[] {
+  // A form sends one string ("kv:read kv:write") or repeats the field; JSON sends a list.
+  const grants = typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : raw;
   if (!Array.isArray(grants) || !grants.every((g) => typeof g === 'string')) {
     throw badRequest(`"grants" must be a list of scopes (${SCOPES.join(', ')}).`);
   }
   const unknown = grants.filter((g) => !isScope(g));
   if (unknown.length > 0) throw badRequest(`Unknown scope(s) ${unknown.join(', ')}; known: ${SCOPES.join(', ')}.`);
   return SCOPES.filter((s) => s !== 'admin' && grants.includes(s));
+}
+
+/** Whether a grants value names the admin scope (which is the admin flag, not a stored grant). */
+function grantsAdmin(raw: unknown): boolean {
+  const list = typeof raw === 'string' ? raw.split(/[\s,]+/) : Array.isArray(raw) ? raw : [];
+  return list.includes('admin');
 }
 
 function parseBoolean(value: unknown, field: string): boolean {
@@ -99,14 +107,14 @@ export class UserService {
     const username = parseUsername(input.username ?? input.name);
     const admin = input.admin === undefined ? false : parseBoolean(input.admin, 'admin');
     const grants = input.grants === undefined ? [...DEFAULT_GRANTS] : parseGrants(input.grants);
-    const wantsAdmin = admin || (Array.isArray(input.grants) && input.grants.includes('admin'));
+    const wantsAdmin = admin || grantsAdmin(input.grants);
     const user = await this.insert(username, input.password, wantsAdmin, grants);
     this.audit('user.create', { by: actor.user.username, username, admin: wantsAdmin });
     return user;
   }
 
   private async insert(username: string, password: unknown, admin: boolean, grants: Scope[]): Promise<UserRecord> {
-    const plain = checkPasswordPolicy(password, this.settings.passwordMinLength, username);
+    const plain = checkPasswordPolicy(password, this.settings.passwordMinLength);
     const user = await this.store.createUser({
       id: randomUUID(),
       username,
@@ -124,7 +132,9 @@ export class UserService {
     return this.store.listUsers();
   }
 
-  async update(actor: Principal, username: string, input: UserPatchInput): Promise<UserRecord> {
+  async update(actor: Principal, name: string, input: UserPatchInput): Promise<UserRecord> {
+    // "me" is the caller, as in GET /v1/users/me.
+    const username = name === 'me' ? actor.user.username : name;
     const isAdmin = actor.scopes.has('admin');
     const isSelf = actor.user.username === username;
     if (!isAdmin && !isSelf) throw forbidden('Only an admin may change another user.');
@@ -146,7 +156,7 @@ export class UserService {
       }
     }
     if (input.password !== undefined) {
-      patch.passwordHash = await hashPassword(checkPasswordPolicy(input.password, this.settings.passwordMinLength, username));
+      patch.passwordHash = await hashPassword(checkPasswordPolicy(input.password, this.settings.passwordMinLength));
       patch.bumpTokenVersion = true;
     }
     if (input.disabled !== undefined) {
@@ -155,6 +165,7 @@ export class UserService {
     }
     if (input.grants !== undefined) patch.grants = parseGrants(input.grants);
     if (input.admin !== undefined) patch.admin = parseBoolean(input.admin, 'admin');
+    else if (input.grants !== undefined) patch.admin = grantsAdmin(input.grants); // grants list the whole set
     if (target.admin && !target.disabled && (patch.admin === false || patch.disabled === true)) {
       await this.assertNotLastAdmin();
     }

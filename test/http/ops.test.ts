@@ -118,12 +118,16 @@ test('a known path with another method -> 405 with Allow', async () => {
 });
 
 test('malformed JSON to /v1/login -> 400 problem+json, not 500', async () => {
-  for (const body of ['{"username": "admin", "password": ', '{nope}', '[1,2', '']) {
+  for (const body of ['{"username": "admin", "password": ', '{nope}', '[1,2']) {
     const r = await get('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assertProblem(r.res, r.body, 400);
   }
   const arr = await get('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
   assertProblem(arr.res, arr.body, 400);
+  // An empty body declared as JSON is no body: a login without credentials.
+  const empty = await get('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+  assertProblem(empty.res, empty.body, 401);
+  assert.match(empty.res.headers.get('www-authenticate') ?? '', /^Basic/);
 });
 
 test('login with Content-Type text/plain -> 415 (or 400) problem+json', async () => {

@@ -116,7 +116,7 @@ test('other settings are validated too', () => {
   refuses({ COFFER_DATABASE_URL: 'mysql://x' }, [/COFFER_DATABASE_URL/, /sqlite/, /postgres/]);
   refuses({ COFFER_ACCESS_TOKEN_TTL: '5' }, [/COFFER_ACCESS_TOKEN_TTL/]);
   refuses({ COFFER_TLS_CERT: '/tmp/cert.pem' }, [/COFFER_TLS_CERT/, /COFFER_TLS_KEY/]);
-  refuses({ COFFER_ADMIN_PASSWORD: 'short' }, [/COFFER_ADMIN_PASSWORD/]);
+  refuses({ COFFER_ADMIN_PASSWORD: 'ab' }, [/COFFER_ADMIN_PASSWORD/]);
 });
 
 test('HS256 needs a secret of at least 32 bytes', () => {

@@ -59,9 +59,11 @@ function sendEntry(request: FastifyRequest, reply: FastifyReply, entry: KvEntry)
   if (entry.kind === 'text') return { key: entry.key, value: entry.value.toString('utf8') };
   if (entry.kind === 'json') return { key: entry.key, value: JSON.parse(entry.value.toString('utf8')) as unknown };
   if (prefersJson(request.headers.accept)) {
+    reply.header('vary', 'accept');
     return { key: entry.key, value: entry.value.toString('base64'), encoding: 'base64', content_type: entry.contentType };
   }
-  return reply.type(entry.contentType ?? 'application/octet-stream').send(entry.value);
+  // The same key answers raw bytes or JSON by Accept: caches must tell them apart.
+  return reply.header('vary', 'accept').type(entry.contentType ?? 'application/octet-stream').send(entry.value);
 }
 
 function writeAnswer(entry: KvEntry) {
@@ -70,8 +72,13 @@ function writeAnswer(entry: KvEntry) {
 }
 
 export function kvRoutes(app: FastifyInstance, s: Services): void {
-  // Room for a JSON-escaped value of the largest size; the service enforces the exact limit.
-  const bodyLimit = s.config.kvMaxBytes * 2 + 64 * 1024;
+  // Room for a JSON-escaped value of the largest size (\uXXXX is 6 bytes for 1); the service
+  // enforces the exact limit on the stored bytes.
+  const bodyLimit = s.config.kvMaxBytes * 6 + 64 * 1024;
+
+  app.get('/v1/data', { config: { scope: 'kv:read' }, schema: { tags: ['kv'], summary: 'List the root directory', security: bearer } }, async (request) =>
+    s.kv.list(principalOf(request).user.id, '', {}),
+  );
 
   app.get(
     `${PREFIX}*`,
@@ -144,7 +151,7 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
       const owner = principalOf(request).user.id;
       const { path, isDir } = pathAfter(request, PREFIX);
       if (!isDir) {
-        await s.kv.delete(owner, path);
+        await s.kv.delete(owner, path, request.headers['if-match']);
         return { key: path, deleted: true };
       }
       if (!parseFlag(request.query as Query, 'recursive')) {

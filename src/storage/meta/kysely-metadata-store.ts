@@ -365,11 +365,12 @@ export class KyselyMetadataStore implements MetadataStore {
     return { created: current === undefined };
   }
 
-  async kvDelete(owner: string, key: string, now: number): Promise<boolean> {
+  async kvDelete(owner: string, key: string, now: number, onlyIfEtag?: string): Promise<boolean> {
     const row = await this.db
       .deleteFrom('kv')
       .where('owner', '=', owner)
       .where('key', '=', key)
+      .$if(onlyIfEtag !== undefined, (qb) => qb.where('etag', '=', onlyIfEtag!))
       .returning('expires_at')
       .executeTakeFirst();
     return row !== undefined && (row.expires_at === null || Number(row.expires_at) > now);

@@ -133,7 +133,8 @@ export interface MetadataStore {
    * absent or expired); `check` throws to refuse the write. Resolves whether the key was created.
    */
   kvWrite(owner: string, entry: KvEntry, check: (current: KvEntry | undefined) => void): Promise<{ created: boolean }>;
-  kvDelete(owner: string, key: string, now: number): Promise<boolean>;
+  /** Deletes a live key (only if its ETag is `onlyIfEtag`, when given); false when nothing was deleted. */
+  kvDelete(owner: string, key: string, now: number, onlyIfEtag?: string): Promise<boolean>;
   /** Live key names in byte order within the scan's range. */
   kvScan(owner: string, scan: KvScan): Promise<string[]>;
   /** Deletes every key that starts with prefix ('' = all of the owner's keys); returns how many live ones. */
