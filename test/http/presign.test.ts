@@ -1,0 +1,155 @@
+/**
+ * Presigned URLs on both backends, used by a plain HTTP client with no token: Coffer-signed on the
+ * filesystem, the store's own on S3 (a real Ceph RGW).
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startRgw, type Rgw } from '../helpers/ceph.js';
+import { bearer, startServer, type TestServer } from '../helpers/server.js';
+
+let rgw: Rgw | undefined;
+let keyDir: string | undefined;
+after(async () => {
+  await rgw?.stop();
+  if (keyDir) await rm(keyDir, { recursive: true, force: true });
+});
+
+const backends: Array<{ name: string; env(): Promise<Record<string, string>> }> = [
+  { name: 'fs', env: async () => ({}) },
+  {
+    name: 's3 (Ceph RGW)',
+    async env() {
+      rgw ??= await startRgw();
+      keyDir ??= await mkdtemp(path.join(tmpdir(), 'coffer-s3key-'));
+      const keyFile = path.join(keyDir, 'key.json');
+      await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
+      return {
+        COFFER_STORAGE_BACKEND: 's3',
+        COFFER_S3_ENDPOINT: rgw.endpoint,
+        COFFER_S3_FORCE_PATH_STYLE: 'true',
+        COFFER_S3_BUCKET: `coffer-presign-${randomBytes(4).toString('hex')}`,
+        COFFER_S3_KEY_FILE: keyFile,
+      };
+    },
+  },
+];
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const json = (body: unknown, token: string) => ({ method: 'POST', headers: bearer(token, { 'content-type': 'application/json' }), body: JSON.stringify(body) });
+
+interface Presigned {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  expires_at: string;
+  presigned_url: string;
+}
+
+for (const backend of backends) {
+  describe(`presigned URLs on ${backend.name}`, () => {
+    let server: TestServer;
+    let token: string;
+    before(async () => {
+      server = await startServer(await backend.env());
+      token = await server.createUser('signer');
+    });
+    after(() => server.close());
+
+    const presign = async (body: unknown, t = token) => {
+      const res = await server.fetch('/v1/presign', json(body, t));
+      return { res, body: (await res.json()) as Presigned & { code?: string } };
+    };
+
+    test('a presigned PUT and GET work with plain fetch and no token', async () => {
+      const { res, body } = await presign({ path: 'shared/report.txt', method: 'PUT', expires_in: 600 });
+      assert.equal(res.status, 200);
+      assert.equal(body.method, 'PUT');
+      assert.equal(body.presigned_url, body.url);
+      assert.match(body.url, /^https?:\/\//);
+      const expires = Date.parse(body.expires_at) - Date.now();
+      assert.ok(expires > 590_000 && expires <= 601_000, `expires_at is ~600 s ahead (${expires} ms)`);
+
+      const bytes = randomBytes(200_000);
+      const put = await fetch(body.url, { method: 'PUT', body: bytes });
+      assert.equal(put.status, 200, await put.clone().text());
+
+      const meta = await server.fetch('/v1/objects/shared/report.txt?meta', { headers: bearer(token) });
+      assert.equal(meta.status, 200);
+      const view = (await meta.json()) as { size: number; sha256: string };
+      assert.deepEqual([view.size, view.sha256], [bytes.length, sha(bytes)], 'indexed with the right size and hash');
+
+      const signedGet = await presign({ path: 'shared/report.txt', method: 'GET' });
+      assert.equal(signedGet.res.status, 200);
+      const got = await fetch(signedGet.body.url);
+      assert.equal(got.status, 200);
+      assert.equal(sha(Buffer.from(await got.arrayBuffer())), sha(bytes));
+    });
+
+    test("the presign prototype's {file, user} form presigns a PUT; no Content-Type and an empty body are fine", async () => {
+      const { res, body } = await presign({ file: 'from-client-py.bin', user: 'signer' });
+      assert.equal(res.status, 200);
+      assert.equal(body.method, 'PUT');
+      const put = await fetch(body.url, { method: 'PUT', body: new Uint8Array(0) });
+      assert.equal(put.status, 200);
+      const list = await server.fetch('/v1/objects/?prefix=from-client', { headers: bearer(token) });
+      const objects = ((await list.json()) as { objects: Array<{ path: string; size: number; sha256: string }> }).objects;
+      assert.deepEqual(objects.map((o) => [o.path, o.size, o.sha256]), [['from-client-py.bin', 0, sha('')]], 'a listing shows it');
+    });
+
+    test('a tampered URL is refused and stores nothing', async () => {
+      const { body } = await presign({ path: 'tamper/a.txt', method: 'PUT' });
+      const url = new URL(body.url);
+      const variants: URL[] = [];
+      const otherPath = new URL(url);
+      otherPath.pathname = otherPath.pathname.slice(0, -1) + (otherPath.pathname.endsWith('0') ? '1' : '0');
+      variants.push(otherPath);
+      for (const [k, v] of url.searchParams) {
+        if (/signature|expires/i.test(k)) {
+          const u = new URL(url);
+          u.searchParams.set(k, /expires/i.test(k) ? String(Number(v) + 1000) : v.slice(0, -2) + (v.endsWith('AA') ? 'BB' : 'AA'));
+          variants.push(u);
+        }
+      }
+      assert.ok(variants.length >= 3, 'the path, the signature and the expiry were each altered');
+      for (const u of variants) {
+        const res = await fetch(u, { method: 'PUT', body: 'evil' });
+        assert.equal(res.status, 403, `altered ${u.pathname}${u.search.slice(0, 40)}`);
+      }
+      assert.equal((await server.fetch('/v1/objects/tamper/a.tx0', { headers: bearer(token) })).status, 404);
+      assert.equal((await server.fetch('/v1/objects/tamper/a.txt', { headers: bearer(token) })).status, 404);
+    });
+
+    test('an expired URL is refused', async () => {
+      const { body } = await presign({ path: 'soon/gone.txt', method: 'PUT', expires_in: 1 });
+      await new Promise((r) => setTimeout(r, 2100));
+      const res = await fetch(body.url, { method: 'PUT', body: 'late' });
+      assert.equal(res.status, 403);
+      assert.equal((await server.fetch('/v1/objects/soon/gone.txt', { headers: bearer(token) })).status, 404);
+    });
+
+    test('a URL signed for GET does not upload', async () => {
+      await server.fetch('/v1/objects/ro.txt', { method: 'PUT', headers: bearer(token), body: 'read only' });
+      const { body } = await presign({ path: 'ro.txt', method: 'GET' });
+      const res = await fetch(body.url, { method: 'PUT', body: 'overwrite' });
+      assert.equal(res.status, 403);
+      const back = await server.fetch('/v1/objects/ro.txt', { headers: bearer(token) });
+      assert.equal(await back.text(), 'read only');
+    });
+
+    test('bad requests: expiry over 7 days, bad method, another user, a missing object to GET, no presign scope', async () => {
+      assert.equal((await presign({ path: 'x', method: 'PUT', expires_in: 7 * 86400 + 1 })).res.status, 400);
+      assert.equal((await presign({ path: 'x', method: 'PUT', expires_in: 7 * 86400 })).res.status, 200);
+      assert.equal((await presign({ path: 'x', method: 'DELETE' })).res.status, 400);
+      assert.equal((await presign({ path: '../x', method: 'PUT' })).res.status, 400);
+      assert.equal((await presign({ file: 'x', user: 'someone-else' })).res.status, 403);
+      assert.equal((await presign({ path: 'never/there', method: 'GET' })).res.status, 404);
+      const kvOnly = await server.createUser(`kvonly${randomBytes(3).toString('hex')}`, 'kvonly-password', { grants: ['kv:read'] });
+      const denied = await presign({ path: 'x', method: 'PUT' }, kvOnly);
+      assert.deepEqual([denied.res.status, denied.body.code], [403, 'insufficient_scope']);
+    });
+  });
+}
