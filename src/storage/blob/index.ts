@@ -4,7 +4,6 @@ import type { Config } from '../../config.js';
 import { ConfigError } from '../../config.js';
 import type { BlobStore } from './blob-store.js';
 import { FsBlobStore } from './fs-blob-store.js';
-import { createS3Client, S3BlobStore } from './s3-blob-store.js';
 
 export type { BlobStore } from './blob-store.js';
 
@@ -24,6 +23,8 @@ async function readKeyFile(file: string): Promise<{ accessKeyId: string; secretA
 
 export async function createBlobStore(config: Config): Promise<BlobStore> {
   if (config.storageBackend === 'fs') return new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  // Loaded only when used: the AWS SDK is a good part of an idle process's memory.
+  const { createS3Client, S3BlobStore } = await import('./s3-blob-store.js');
   const client = createS3Client({
     endpoint: config.s3Endpoint,
     region: config.s3Region,

@@ -1,6 +1,6 @@
 /**
  * BlobStore on any S3-compatible store (AWS S3, Ceph RGW, MinIO). Uploads stream through
- * lib-storage's multipart Upload (parts of 8 MiB, 2 in flight: bounded memory), which aborts the
+ * lib-storage's multipart Upload (parts of 5 MiB, 2 in flight: bounded memory), which aborts the
  * multipart upload when anything fails, so no parts are left behind. The SHA-256 is computed in
  * Coffer while the bytes pass (RGW does not check x-amz-checksum-*); a mismatch deletes the
  * freshly written object before anyone could know its key.
@@ -32,7 +32,8 @@ export interface S3Settings {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-const PART_SIZE = 8 * 1024 * 1024;
+/** S3's smallest part: with two in flight an upload holds about 15 MiB, whatever its size. */
+const PART_SIZE = 5 * 1024 * 1024;
 
 export function createS3Client(s: S3Settings): S3Client {
   const config: S3ClientConfig = {
