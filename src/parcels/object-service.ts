@@ -33,6 +33,8 @@ export function toObjectView(o: ObjectRecord): ObjectView {
 export interface UploadOptions {
   contentType: string | undefined;
   expectedSha256: string | undefined;
+  /** The declared Content-Length, when there is one. */
+  size?: number | undefined;
 }
 
 export interface ObjectListing {
@@ -106,6 +108,7 @@ export class ObjectService {
     return {
       ...(options.contentType ? { contentType: options.contentType } : {}),
       ...(options.expectedSha256 ? { expectedSha256: options.expectedSha256 } : {}),
+      ...(options.size !== undefined ? { size: options.size } : {}),
     };
   }
 

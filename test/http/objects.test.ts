@@ -25,6 +25,11 @@ interface Fixture {
   server: TestServer;
   /** Half-written blobs: `.tmp-*` files (fs) or multipart uploads in progress (S3). */
   leftovers(): Promise<string[]>;
+  /**
+   * Whether an upload under way shows as a leftover. Not on S3 when the length is declared: Coffer
+   * streams one PutObject there, and S3 shows nothing until it is complete.
+   */
+  midWriteVisible: boolean;
   /** Every stored blob: files under <dataDir>/blobs (fs) or keys in the bucket (S3). */
   blobs(): Promise<string[]>;
   close(): Promise<void>;
@@ -55,6 +60,7 @@ const backends: Backend[] = [
       return {
         server,
         leftovers: async () => (await names()).filter((n) => path.basename(n).startsWith('.tmp-')),
+        midWriteVisible: true,
         // blob files are named by their 16+ character key; the shard directories have 2
         blobs: async () => (await names()).filter((n) => /^[0-9a-z]{16,}$/.test(path.basename(n))).sort(),
         close: () => server.close(),
@@ -86,6 +92,7 @@ const backends: Backend[] = [
       });
       return {
         server,
+        midWriteVisible: false,
         leftovers: async () => {
           const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
           return (out.Uploads ?? []).map((u) => `multipart upload ${u.Key} (${u.UploadId})`);
@@ -312,6 +319,10 @@ for (const backend of backends) {
         headers: auth(token, { 'content-type': contentType }),
         body: stream,
         duplex: 'half',
+        // Otherwise undici clones the request for a possible redirect, teeing the body, and the
+        // unread branch buffers the whole upload in this process (nodejs/undici#4058).
+        redirect: 'error',
+        window: null,
       };
       const res = await server.fetch(url(p), init);
       return { status: res.status, json: await res.json() };
@@ -367,7 +378,7 @@ for (const backend of backends) {
           // Client and server share this process: 2 × 300 MiB up and 2 × 300 MiB down went
           // through it, so buffering a whole body anywhere would show here.
           const grown = peak - baseline;
-          assert.ok(grown < 200 * MiB, `RSS grew by ${Math.round(grown / MiB)} MiB while streaming 300 MiB objects`);
+          assert.ok(grown < 150 * MiB, `RSS grew by ${Math.round(grown / MiB)} MiB while streaming 300 MiB objects`);
         }
       });
     }
@@ -783,7 +794,7 @@ for (const backend of backends) {
     // ------------------------------------------------------------------------------ cut uploads
 
     /** Sends headers and `sent` of `declared` body bytes on a raw socket, then drops it. */
-    async function cutWithSocket(token: string, p: string, declared: number, sent: number): Promise<void> {
+    async function cutWithSocket(token: string, p: string, declared: number, sent: number, whileOpen?: () => Promise<void>): Promise<void> {
       const { host, port } = target(server);
       const socket = net.connect(port, host);
       socket.on('error', () => {});
@@ -799,11 +810,12 @@ for (const backend of backends) {
       }
       await sleep(300);
       assert.equal(Buffer.concat(received).toString(), '', 'the server waits for the rest of the body');
+      await whileOpen?.();
       socket.destroy();
     }
 
     /** The same with node:http: a declared-length request, part of its body, then req.destroy(). */
-    async function cutWithRequest(token: string, p: string, declared: number, sent: number): Promise<void> {
+    async function cutWithRequest(token: string, p: string, declared: number, sent: number, whileOpen?: () => Promise<void>): Promise<void> {
       const req = http.request({
         ...target(server),
         method: 'PUT',
@@ -819,8 +831,15 @@ for (const backend of backends) {
       }
       await sleep(300);
       assert.equal(answered, false, 'the server waits for the rest of the body');
+      await whileOpen?.();
       req.destroy();
     }
+
+    /** The upload is really under way when it is cut: a temp file, or a multipart upload with parts. */
+    const midWrite = async () => {
+      if (!fx.midWriteVisible) return;
+      await eventually(async () => assert.notDeepEqual(await fx.leftovers(), [], 'a half-written blob exists while the upload is open'), 5_000);
+    };
 
     async function assertNothingLeft(blobsBefore: string[]) {
       await eventually(async () => {
@@ -831,7 +850,7 @@ for (const backend of backends) {
 
     test('a cut upload (raw socket, 20 of 64 MiB sent) leaves nothing: 404 after, no temp files or multipart uploads', { timeout: 120_000 }, async () => {
       const before = await fx.blobs();
-      await cutWithSocket(alice, 'cut/socket-new', 64 * MiB, 20 * MiB);
+      await cutWithSocket(alice, 'cut/socket-new', 64 * MiB, 20 * MiB, midWrite);
       await assertNothingLeft(before);
       await problemOfResponse(await server.fetch(url('cut/socket-new'), { headers: auth(alice) }), 404);
       assert.deepEqual((await list(alice, { prefix: 'cut/' })).objects, []);
@@ -844,7 +863,7 @@ for (const backend of backends) {
       const metaBefore = (await (await server.fetch(`${url('cut/existing')}?meta`, { headers: auth(alice) })).json()) as ObjectView;
       const before = await fx.blobs();
 
-      await cutWithSocket(alice, 'cut/existing', 64 * MiB, 20 * MiB);
+      await cutWithSocket(alice, 'cut/existing', 64 * MiB, 20 * MiB, midWrite);
       await assertNothingLeft(before);
       await cutWithRequest(alice, 'cut/existing', 2 * MiB, 1000);
       await assertNothingLeft(before);
@@ -861,7 +880,7 @@ for (const backend of backends) {
       const before = await fx.blobs();
       await cutWithRequest(alice, 'cut/request-small', 1 * MiB, 1000);
       await assertNothingLeft(before);
-      await cutWithRequest(alice, 'cut/request-big', 40 * MiB, 17 * MiB);
+      await cutWithRequest(alice, 'cut/request-big', 40 * MiB, 17 * MiB, midWrite);
       await assertNothingLeft(before);
       problemOf(await getBytes(alice, 'cut/request-small'), 404);
       problemOf(await getBytes(alice, 'cut/request-big'), 404);

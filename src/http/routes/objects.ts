@@ -44,7 +44,9 @@ function objectHeaders(reply: FastifyReply, object: ObjectRecord): void {
 export function uploadOptions(request: FastifyRequest) {
   const sha = request.headers['x-coffer-sha256'];
   if (Array.isArray(sha)) throw badRequest('Send x-coffer-sha256 once.');
-  return { contentType: request.headers['content-type'], expectedSha256: sha };
+  const length = request.headers['content-length'];
+  const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+  return { contentType: request.headers['content-type'], expectedSha256: sha, size };
 }
 
 /** The request body as a stream (the routes below register a parser that does not read it). */

@@ -18,6 +18,8 @@ export interface PutOptions {
   expectedSha256?: string;
   /** Refuse (and store nothing) past this many bytes. */
   maxBytes?: number;
+  /** The body's length when the client declared it (Content-Length): lets S3 take one streamed PUT. */
+  size?: number;
 }
 
 /** An inclusive byte range, as in HTTP. */

@@ -10,8 +10,12 @@ export class HashingCounter extends Transform {
   size = 0;
   private readonly hash = createHash('sha256');
 
-  constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {
-    super();
+  /** `buffer`: how much may wait on each side (more lets the socket be read while a write is under way). */
+  constructor(
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+    buffer?: number,
+  ) {
+    super(buffer ? { highWaterMark: buffer } : {});
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -34,6 +34,8 @@ export interface S3Settings {
 
 /** S3's smallest part: with two in flight an upload holds about 15 MiB, whatever its size. */
 const PART_SIZE = 5 * 1024 * 1024;
+/** S3's largest single PUT. */
+const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024;
 
 export function createS3Client(s: S3Settings): S3Client {
   const config: S3ClientConfig = {
@@ -79,7 +81,46 @@ export class S3BlobStore implements BlobStore {
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     const counter = new HashingCounter(options.maxBytes);
-    const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const stored =
+      options.size !== undefined && options.size <= MAX_SINGLE_PUT ? this.putStreamed(key, body, counter, options.size, options) : this.putMultipart(key, body, counter, options);
+    await stored;
+    const sha256 = counter.digest();
+    if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) {
+      await this.delete(key);
+      throw hashMismatch(options.expectedSha256, sha256);
+    }
+    return { size: counter.size, sha256 };
+  }
+
+  /**
+   * A body of known length goes up as one streamed PutObject: no part buffers at all, and S3
+   * stores it whole or not at all.
+   */
+  private async putStreamed(key: string, body: Readable, counter: HashingCounter, size: number, options: PutOptions): Promise<void> {
+    const feeding = pipeline(body, counter);
+    const sending = this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        Body: counter,
+        ContentLength: size,
+        ...(options.contentType ? { ContentType: options.contentType } : {}),
+      }),
+    );
+    try {
+      await Promise.all([feeding, sending]);
+    } catch (e) {
+      counter.destroy();
+      await Promise.allSettled([feeding, sending]);
+      await this.delete(key).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** A body of unknown length goes up in 5 MiB parts, two in flight. */
+  private async putMultipart(key: string, body: Readable, counter: HashingCounter, options: PutOptions): Promise<void> {
+    // lib-storage gathers whole parts itself; the streams before it need no more than their defaults.
+    const pass = new PassThrough();
     const upload = new Upload({
       client: this.client,
       params: {
@@ -103,12 +144,6 @@ export class S3BlobStore implements BlobStore {
       await this.delete(key).catch(() => {});
       throw e;
     }
-    const sha256 = counter.digest();
-    if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) {
-      await this.delete(key);
-      throw hashMismatch(options.expectedSha256, sha256);
-    }
-    return { size: counter.size, sha256 };
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
