@@ -56,6 +56,10 @@ export interface CofferApp {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** Blobs younger than this are never taken for orphans (their upload may be committing). */
+const ORPHAN_GRACE_MS = 3_600_000;
+/** Listing every blob is not free: look for orphans once an hour. */
+const ORPHAN_SWEEP_EVERY = 60;
 
 export async function buildApp(config: Config): Promise<CofferApp> {
   // Headers must arrive within headersTimeout (checked every second); a body may take as long as
@@ -157,9 +161,16 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     await protectedScope.register(async (objectScope) => objectRoutes(objectScope, services));
   });
 
+  let sweeps = 0;
   const sweeper = setInterval(() => {
     store.sweep(Date.now(), config.loginWindowSeconds * 1000).catch((err) => app.log.warn({ err }, 'sweep failed'));
     objects.sweepPending().catch((err) => app.log.warn({ err }, 'sweep of presigned uploads failed'));
+    if (++sweeps % ORPHAN_SWEEP_EVERY === 0) {
+      objects
+        .sweepOrphans(ORPHAN_GRACE_MS)
+        .then((removed) => removed > 0 && app.log.info({ removed }, 'removed orphan blobs'))
+        .catch((err) => app.log.warn({ err }, 'sweep of orphan blobs failed'));
+    }
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
 

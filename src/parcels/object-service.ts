@@ -151,6 +151,23 @@ export class ObjectService {
     await this.store.removePendingUpload(pending.owner, pending.blobKey);
   }
 
+  /**
+   * Deletes blobs no index entry and no pending upload points at, once they are older than
+   * `graceMs` (an upload commits its blob moments before its index entry: younger ones may be
+   * on their way). These are what a crash between the two steps, or a failed delete, leaves.
+   */
+  async sweepOrphans(graceMs: number, now = Date.now()): Promise<number> {
+    let removed = 0;
+    for await (const { key, modifiedAt } of this.blobs.list()) {
+      if (now - modifiedAt < graceMs) continue;
+      if ((await this.store.objectBlobInUse(key)) || (await this.store.pendingBlobExists(key))) continue;
+      await this.blobs.delete(key);
+      removed++;
+    }
+    if (this.blobs.sweepIncomplete) removed += await this.blobs.sweepIncomplete(graceMs);
+    return removed;
+  }
+
   /** Remembers an upload about to be presigned straight to the store. */
   async expectDirectUpload(owner: string, path: string, contentType: string | undefined, expiresAt: number): Promise<string> {
     const blobKey = newBlobKey();

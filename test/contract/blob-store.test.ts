@@ -141,8 +141,11 @@ for (const backend of backends) {
       const b = key();
       await store.put(a, Readable.from([Buffer.from('a')]));
       await store.put(b, Readable.from([Buffer.from('b')]));
-      const listed = [];
-      for await (const k of store.list()) listed.push(k);
+      const listed: string[] = [];
+      for await (const { key: k, modifiedAt } of store.list()) {
+        listed.push(k);
+        assert.ok(Math.abs(Date.now() - modifiedAt) < 120_000, 'modifiedAt is when the blob was written');
+      }
       assert.ok(listed.includes(a) && listed.includes(b), `${a} and ${b} listed`);
       await store.delete(a);
       assert.equal(await store.head(a), undefined);

@@ -43,8 +43,10 @@ export interface BlobStore {
   head(key: string): Promise<{ size: number } | undefined>;
   /** Removes the blob; a missing one is not an error. */
   delete(key: string): Promise<void>;
-  /** Every key, for sweeps of orphans. */
-  list(): AsyncIterable<string>;
+  /** Every blob with when it was last written, for sweeps of orphans. */
+  list(): AsyncIterable<{ key: string; modifiedAt: number }>;
+  /** Removes the traces of writes that died midway (fs temp files) older than `olderThanMs`. */
+  sweepIncomplete?(olderThanMs: number): Promise<number>;
   /** The store's own presigned URL, when it has them (S3); Coffer signs its own otherwise. */
   presign?(key: string, method: 'GET' | 'PUT', expiresInSeconds: number, contentType?: string): Promise<PresignedRequest>;
   /** Checks the store answers (readiness). */

@@ -2,7 +2,7 @@
  * BlobStore on the local filesystem: `<root>/<k0k1>/<k2k3>/<key>`, two levels of 256 shards.
  * A write goes to a temp file in the final directory, is fsynced, renamed into place, and the
  * directory is fsynced: a reader sees the whole blob or none. Temp files of a crashed write are
- * named `.tmp-*` and removed by `sweepTemp`.
+ * named `.tmp-*` and removed by `sweepIncomplete`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
@@ -92,18 +92,20 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
-  async *list(): AsyncIterable<string> {
+  async *list(): AsyncIterable<{ key: string; modifiedAt: number }> {
     for (const a of await readdirOrEmpty(this.root)) {
       for (const b of await readdirOrEmpty(path.join(this.root, a))) {
         for (const name of await readdirOrEmpty(path.join(this.root, a, b))) {
-          if (KEY.test(name)) yield name;
+          if (!KEY.test(name)) continue;
+          const s = await stat(path.join(this.root, a, b, name)).catch(() => undefined);
+          if (s) yield { key: name, modifiedAt: s.mtimeMs };
         }
       }
     }
   }
 
   /** Removes temp files older than `olderThanMs` (left by a crash mid-write). */
-  async sweepTemp(olderThanMs: number, now = Date.now()): Promise<number> {
+  async sweepIncomplete(olderThanMs: number, now = Date.now()): Promise<number> {
     let removed = 0;
     for (const a of await readdirOrEmpty(this.root)) {
       for (const b of await readdirOrEmpty(path.join(this.root, a))) {

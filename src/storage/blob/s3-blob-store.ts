@@ -172,14 +172,16 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
   }
 
-  async *list(): AsyncIterable<string> {
+  async *list(): AsyncIterable<{ key: string; modifiedAt: number }> {
     const prefix = this.prefix ? `${this.prefix.replace(/\/+$/, '')}/` : '';
     let token: string | undefined;
     do {
       const page = await this.client.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
       );
-      for (const o of page.Contents ?? []) if (o.Key) yield o.Key.slice(prefix.length);
+      for (const o of page.Contents ?? []) {
+        if (o.Key) yield { key: o.Key.slice(prefix.length), modifiedAt: o.LastModified?.getTime() ?? 0 };
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }

@@ -491,6 +491,11 @@ export class KyselyMetadataStore implements MetadataStore {
     return rows.map(toPending);
   }
 
+  async pendingBlobExists(blobKey: string): Promise<boolean> {
+    const row = await this.db.selectFrom('pending_uploads').select('blob_key').where('blob_key', '=', blobKey).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async removePendingUpload(owner: string, blobKey: string): Promise<void> {
     await this.db.deleteFrom('pending_uploads').where('owner', '=', owner).where('blob_key', '=', blobKey).execute();
   }

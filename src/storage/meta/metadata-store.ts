@@ -159,6 +159,8 @@ export interface MetadataStore {
   /** Pending uploads of every owner whose URL expired before `now` (for the sweep). */
   expiredPendingUploads(now: number, limit: number): Promise<PendingUpload[]>;
   removePendingUpload(owner: string, blobKey: string): Promise<void>;
+  /** Whether a pending upload (of any owner) will land in this blob. */
+  pendingBlobExists(blobKey: string): Promise<boolean>;
 
   /** Drops expired KV entries, revocations, refresh tokens and stale login failures. */
   sweep(now: number, loginWindowMs: number): Promise<void>;
