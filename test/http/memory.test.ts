@@ -37,8 +37,9 @@ async function peakRssMiB(pid: number): Promise<number> {
 async function startCoffer(env: Record<string, string>): Promise<{ child: ChildProcess; base: string; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'coffer-mem-'));
   const port = await freePort();
-  // The built server, as `npm start` runs it (npm test builds it first).
-  const child = spawn(process.execPath, [path.resolve('dist/main.js'), 'serve'], {
+  // The built server, as `npm start` runs it (npm test builds it first): a 2 MiB young
+  // generation keeps the garbage of a stream's chunks from piling up before it is collected.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', path.resolve('dist/main.js'), 'serve'], {
     env: { ...process.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: 'memory-admin-pw', COFFER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
