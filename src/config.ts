@@ -44,6 +44,7 @@ export interface Config {
   s3Prefix: string;
   s3ForcePathStyle: boolean;
   s3KeyFile: string | undefined;
+  s3BucketPerUser: boolean;
   publicUrl: string | undefined;
 }
 
@@ -145,6 +146,7 @@ export const SETTINGS = [
   def({ key: 's3Prefix', env: 'COFFER_S3_PREFIX', file: 's3_prefix', help: 'key prefix inside the bucket', parse: str, default: '' }),
   def({ key: 's3ForcePathStyle', env: 'COFFER_S3_FORCE_PATH_STYLE', file: 's3_force_path_style', help: 'path-style URLs (Ceph RGW, MinIO)', parse: bool, default: false }),
   def({ key: 's3KeyFile', env: 'COFFER_S3_KEY_FILE', file: 's3_key_file', help: 'key.json {"access_key","secret_key"} (else the standard AWS variables)', parse: optionalStr, default: undefined }),
+  def({ key: 's3BucketPerUser', env: 'COFFER_S3_BUCKET_PER_USER', file: 's3_bucket_per_user', help: 'one bucket per user, named {COFFER_S3_BUCKET}-{username}', parse: bool, default: false }),
   def({ key: 'publicUrl', env: 'COFFER_PUBLIC_URL', file: 'public_url', help: 'base of the URLs Coffer hands out (else the Host the client used)', parse: optionalUrl, default: undefined }),
 ] as const;
 

@@ -4,7 +4,6 @@
  * of the old version is never disturbed, and a crash between the two steps leaves at worst an
  * orphan blob (removed by sweepOrphans), never an index entry pointing at nothing.
  */
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { badRequest, notFound } from '../errors.js';
 import { parseKeyPath } from '../kv/key-path.js';
@@ -46,9 +45,10 @@ export interface ObjectListing {
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 export const DEFAULT_OBJECT_LIST_LIMIT = 1000;
 
-/** A fresh, unguessable blob key: every version of every object gets its own. */
-export function newBlobKey(): string {
-  return randomBytes(16).toString('hex');
+/** Who owns an upload: the index keys by id, a bucket-per-user store files by name. */
+export interface Owner {
+  id: string;
+  username: string;
 }
 
 export class ObjectService {
@@ -64,23 +64,24 @@ export class ObjectService {
     return parsed.path;
   }
 
-  async put(owner: string, path: string, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
-    const blobKey = newBlobKey();
+  async put(owner: Owner, path: string, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
+    // Every version of every object gets a fresh, unguessable blob key.
+    const blobKey = this.blobs.newKey(owner.username);
     const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
-    return this.commit(owner, this.record(path, blobKey, size, sha256, options));
+    return this.commit(owner.id, this.record(path, blobKey, size, sha256, options));
   }
 
   /** Content addressing: the path is the body's SHA-256; the same bytes again change nothing. */
-  async putContentAddressed(owner: string, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
-    const blobKey = newBlobKey();
+  async putContentAddressed(owner: Owner, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
+    const blobKey = this.blobs.newKey(owner.username);
     const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
     const object = this.record(sha256, blobKey, size, sha256, options);
-    const existing = await this.store.objectGet(owner, sha256);
+    const existing = await this.store.objectGet(owner.id, sha256);
     if (existing && existing.sha256 === sha256) {
       await this.blobs.delete(blobKey);
       return { object: existing, created: false };
     }
-    return this.commit(owner, object);
+    return this.commit(owner.id, object);
   }
 
   private record(path: string, blobKey: string, size: number, sha256: string, options: UploadOptions): ObjectRecord {
@@ -169,9 +170,9 @@ export class ObjectService {
   }
 
   /** Remembers an upload about to be presigned straight to the store. */
-  async expectDirectUpload(owner: string, path: string, contentType: string | undefined, expiresAt: number): Promise<string> {
-    const blobKey = newBlobKey();
-    await this.store.addPendingUpload({ owner, blobKey, path, contentType: contentType ?? null, expiresAt, createdAt: Date.now() });
+  async expectDirectUpload(owner: Owner, path: string, contentType: string | undefined, expiresAt: number): Promise<string> {
+    const blobKey = this.blobs.newKey(owner.username);
+    await this.store.addPendingUpload({ owner: owner.id, blobKey, path, contentType: contentType ?? null, expiresAt, createdAt: Date.now() });
     return blobKey;
   }
 

@@ -76,7 +76,7 @@ export class PresignService {
       const blobKey =
         method === 'GET'
           ? (await this.objects.get(user.id, path)).blobKey
-          : await this.objects.expectDirectUpload(user.id, path, input.content_type, expiresAt * 1000);
+          : await this.objects.expectDirectUpload(user, path, input.content_type, expiresAt * 1000);
       ({ url, headers } = await this.blobs.presign(blobKey, method, expiresIn, input.content_type));
     } else {
       if (method === 'GET') await this.objects.get(user.id, path); // 404 now rather than at use

@@ -8,7 +8,6 @@ import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { newBlobKey } from '../../src/parcels/object-service.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -23,6 +22,7 @@ const age = async (file: string, ms: number) => {
 
 test('orphan blobs and dead temp files older than the grace period are swept; nothing else is', async () => {
   const { blobs, objects } = server.coffer.services;
+  const newBlobKey = () => blobs.newKey('keeper');
   const token = await server.createUser('keeper');
   const put = await server.fetch('/v1/objects/kept.txt', { method: 'PUT', headers: bearer(token), body: 'kept' });
   assert.equal(put.status, 201);

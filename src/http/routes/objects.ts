@@ -144,7 +144,7 @@ export function objectRoutes(app: FastifyInstance, s: Services): void {
     },
     async (request, reply) => {
       const path = ObjectService.parsePath(pathAfter(request, PREFIX, 'object path').path);
-      const { object, created } = await s.objects.put(principalOf(request).user.id, path, bodyStream(request), uploadOptions(request));
+      const { object, created } = await s.objects.put(principalOf(request).user, path, bodyStream(request), uploadOptions(request));
       return writeAnswer(reply, object, created);
     },
   );
@@ -156,7 +156,7 @@ export function objectRoutes(app: FastifyInstance, s: Services): void {
       schema: { tags: ['objects'], summary: 'Upload by content: the path is the SHA-256 of the body', security: bearer },
     },
     async (request, reply) => {
-      const { object, created } = await s.objects.putContentAddressed(principalOf(request).user.id, bodyStream(request), uploadOptions(request));
+      const { object, created } = await s.objects.putContentAddressed(principalOf(request).user, bodyStream(request), uploadOptions(request));
       return writeAnswer(reply, object, created);
     },
   );

@@ -39,7 +39,7 @@ export function presignedRoutes(app: FastifyInstance, s: Services): void {
     const grant = s.presign.verify(method, path, request.query as Record<string, unknown>);
     const owner = await s.store.getUserById(grant.ownerId);
     if (!owner || owner.disabled) throw new CofferError(403, 'forbidden', 'The account that signed this URL is disabled or gone.');
-    return grant;
+    return { ...grant, owner };
   };
 
   const read = (withBody: boolean) => async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
@@ -51,7 +51,7 @@ export function presignedRoutes(app: FastifyInstance, s: Services): void {
   app.head(`${PRESIGNED_ROUTE}*`, { schema: { hide: true } }, read(false));
   app.put(`${PRESIGNED_ROUTE}*`, { schema: { hide: true } }, async (request, reply) => {
     const grant = await grantOf(request, 'PUT');
-    const { object } = await s.objects.put(grant.ownerId, grant.path, bodyStream(request), uploadOptions(request));
+    const { object } = await s.objects.put(grant.owner, grant.path, bodyStream(request), uploadOptions(request));
     // S3 answers a presigned PUT with 200 whether it created or replaced; so does Coffer.
     return writeAnswer(reply, object, false);
   });

@@ -36,6 +36,8 @@ export interface PresignedRequest {
 
 export interface BlobStore {
   readonly kind: 'fs' | 's3';
+  /** A fresh key for a blob of user `owner` (a username): a store with a bucket per user files it there. */
+  newKey(owner: string): string;
   /** Streams `body` in; nothing is visible under `key` unless the whole body arrived and checked out. */
   put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   /** Streams the bytes (or a range of them) out; undefined when there is no such blob. */

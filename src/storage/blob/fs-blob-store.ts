@@ -21,6 +21,10 @@ export class FsBlobStore implements BlobStore {
 
   constructor(private readonly root: string) {}
 
+  newKey(): string {
+    return randomBytes(16).toString('hex');
+  }
+
   private pathOf(key: string): string {
     // Keys are Coffer's own ids; anything else is a bug, and must never become a path.
     if (!KEY.test(key)) throw new Error(`invalid blob key ${JSON.stringify(key)}`);

@@ -33,7 +33,7 @@ export async function createBlobStore(config: Config): Promise<BlobStore> {
     forcePathStyle: config.s3ForcePathStyle,
     ...(config.s3KeyFile ? { credentials: await readKeyFile(config.s3KeyFile) } : {}),
   });
-  const store = new S3BlobStore(client, config.s3Bucket, config.s3Prefix);
+  const store = new S3BlobStore(client, config.s3Bucket, config.s3Prefix, config.s3BucketPerUser);
   await store.ensureBucket();
   return store;
 }

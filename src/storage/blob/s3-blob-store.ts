@@ -11,6 +11,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -18,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore, ByteRange, PresignedRequest, PutOptions, PutResult } from './blob-store.js';
@@ -56,30 +58,60 @@ function isNotFound(e: unknown): boolean {
   return err?.name === 'NoSuchKey' || err?.name === 'NotFound' || err?.$metadata?.httpStatusCode === 404;
 }
 
+/**
+ * The bucket of one user when each has their own: `{bucket}-{username}`, made a valid bucket name
+ * (lowercase; other characters become "-"; at most 63 characters). Two names that map to one
+ * bucket share it harmlessly: blob keys are random.
+ */
+export function userBucket(base: string, username: string): string {
+  const suffix = username.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'user';
+  return `${base}-${suffix}`.slice(0, 63).replace(/-+$/, '');
+}
+
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3';
+  private readonly knownBuckets = new Set<string>();
 
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
+    /** Each user's blobs in a bucket of their own; the key then starts with "bucket/". */
+    private readonly bucketPerUser = false,
   ) {}
 
-  private objectKey(key: string): string {
-    return this.prefix ? `${this.prefix.replace(/\/+$/, '')}/${key}` : key;
+  newKey(owner: string): string {
+    const id = randomBytes(16).toString('hex');
+    return this.bucketPerUser ? `${userBucket(this.bucket, owner)}/${id}` : id;
   }
 
-  /** Creates the bucket when it does not exist yet. */
-  async ensureBucket(): Promise<void> {
+  /** Where a blob key lives: its bucket and its object key. */
+  private locate(key: string): { Bucket: string; Key: string } {
+    let bucket = this.bucket;
+    let id = key;
+    if (this.bucketPerUser) {
+      const slash = key.indexOf('/');
+      [bucket, id] = [key.slice(0, slash), key.slice(slash + 1)];
+    }
+    return { Bucket: bucket, Key: this.prefix ? `${this.prefix.replace(/\/+$/, '')}/${id}` : id };
+  }
+
+  /** Creates the bucket (the shared one, or one user's) when it does not exist yet. */
+  async ensureBucket(bucket = this.bucket): Promise<void> {
+    if (this.knownBuckets.has(bucket)) return;
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: { name?: string }) => {
+        if (err?.name !== 'BucketAlreadyOwnedByYou') throw err;
+      });
     }
+    this.knownBuckets.add(bucket);
   }
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
+    await this.ensureBucket(this.locate(key).Bucket);
     const counter = new HashingCounter(options.maxBytes);
     const stored =
       options.size !== undefined && options.size <= MAX_SINGLE_PUT ? this.putStreamed(key, body, counter, options.size, options) : this.putMultipart(key, body, counter, options);
@@ -100,8 +132,7 @@ export class S3BlobStore implements BlobStore {
     const feeding = pipeline(body, counter);
     const sending = this.client.send(
       new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.objectKey(key),
+        ...this.locate(key),
         Body: counter,
         ContentLength: size,
         ...(options.contentType ? { ContentType: options.contentType } : {}),
@@ -124,8 +155,7 @@ export class S3BlobStore implements BlobStore {
     const upload = new Upload({
       client: this.client,
       params: {
-        Bucket: this.bucket,
-        Key: this.objectKey(key),
+        ...this.locate(key),
         Body: pass,
         ...(options.contentType ? { ContentType: options.contentType } : {}),
       },
@@ -149,7 +179,7 @@ export class S3BlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+        new GetObjectCommand({ ...this.locate(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
       );
       return out.Body as Readable;
     } catch (e) {
@@ -160,7 +190,7 @@ export class S3BlobStore implements BlobStore {
 
   async head(key: string): Promise<{ size: number } | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      const out = await this.client.send(new HeadObjectCommand(this.locate(key)));
       return { size: out.ContentLength ?? 0 };
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -169,25 +199,36 @@ export class S3BlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+    await this.client.send(new DeleteObjectCommand(this.locate(key)));
   }
 
   async *list(): AsyncIterable<{ key: string; modifiedAt: number }> {
+    if (!this.bucketPerUser) {
+      yield* this.listBucket(this.bucket, '');
+      return;
+    }
+    const { Buckets } = await this.client.send(new ListBucketsCommand({}));
+    for (const b of Buckets ?? []) {
+      if (b.Name?.startsWith(`${this.bucket}-`)) yield* this.listBucket(b.Name, `${b.Name}/`);
+    }
+  }
+
+  private async *listBucket(bucket: string, keyPrefix: string): AsyncIterable<{ key: string; modifiedAt: number }> {
     const prefix = this.prefix ? `${this.prefix.replace(/\/+$/, '')}/` : '';
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
       );
       for (const o of page.Contents ?? []) {
-        if (o.Key) yield { key: o.Key.slice(prefix.length), modifiedAt: o.LastModified?.getTime() ?? 0 };
+        if (o.Key) yield { key: keyPrefix + o.Key.slice(prefix.length), modifiedAt: o.LastModified?.getTime() ?? 0 };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
 
   async presign(key: string, method: 'GET' | 'PUT', expiresInSeconds: number, contentType?: string): Promise<PresignedRequest> {
-    const params = { Bucket: this.bucket, Key: this.objectKey(key) };
+    const params = this.locate(key);
     const command =
       method === 'GET' ? new GetObjectCommand(params) : new PutObjectCommand({ ...params, ...(contentType ? { ContentType: contentType } : {}) });
     const url = await getSignedUrl(this.client, command, { expiresIn: expiresInSeconds });

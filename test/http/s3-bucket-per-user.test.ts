@@ -1,0 +1,73 @@
+/** COFFER_S3_BUCKET_PER_USER: each user's parcels in a bucket of their own, {bucket}-{username}. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createS3Client, userBucket } from '../../src/storage/blob/s3-blob-store.js';
+import { startRgw, type Rgw } from '../helpers/ceph.js';
+import { bearer, startServer, type TestServer } from '../helpers/server.js';
+
+let rgw: Rgw;
+let server: TestServer;
+let keyDir: string;
+const base = `coffer-pu-${randomBytes(3).toString('hex')}`;
+
+before(async () => {
+  rgw = await startRgw();
+  keyDir = await mkdtemp(path.join(tmpdir(), 'coffer-pu-'));
+  const keyFile = path.join(keyDir, 'key.json');
+  await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
+  server = await startServer({
+    COFFER_STORAGE_BACKEND: 's3',
+    COFFER_S3_ENDPOINT: rgw.endpoint,
+    COFFER_S3_FORCE_PATH_STYLE: 'true',
+    COFFER_S3_BUCKET: base,
+    COFFER_S3_BUCKET_PER_USER: 'true',
+    COFFER_S3_KEY_FILE: keyFile,
+  });
+});
+after(async () => {
+  await server.close();
+  await rgw.stop();
+  await rm(keyDir, { recursive: true, force: true });
+});
+
+test('bucket names follow {bucket}-{username}, made valid for S3', () => {
+  assert.equal(userBucket('coffer', 'alice'), 'coffer-alice');
+  assert.equal(userBucket('coffer', 'Bob_2.x'), 'coffer-bob-2-x');
+  assert.equal(userBucket('coffer', '___'), 'coffer-user');
+  assert.ok(userBucket('coffer', 'x'.repeat(64)).length <= 63);
+});
+
+test("each user's objects land in their own bucket, and everything else works as before", async () => {
+  const s3 = createS3Client({ endpoint: rgw.endpoint, region: 'us-east-1', bucket: base, prefix: '', forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
+  const keysIn = async (bucket: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key);
+  const alice = await server.createUser('alice');
+  const bob = await server.createUser('Bob_2');
+  assert.equal((await server.fetch('/v1/objects/a.txt', { method: 'PUT', headers: bearer(alice), body: 'from alice' })).status, 201);
+  assert.equal((await server.fetch('/v1/objects/a.txt', { method: 'PUT', headers: bearer(bob), body: 'from bob' })).status, 201);
+  assert.equal((await keysIn(`${base}-alice`)).length, 1);
+  assert.equal((await keysIn(`${base}-bob-2`)).length, 1);
+  assert.equal(await (await server.fetch('/v1/objects/a.txt', { headers: bearer(alice) })).text(), 'from alice');
+  assert.equal(await (await server.fetch('/v1/objects/a.txt', { headers: bearer(bob) })).text(), 'from bob');
+
+  const presign = await server.fetch('/v1/presign', { method: 'POST', headers: bearer(alice, { 'content-type': 'application/json' }), body: JSON.stringify({ path: 'up.bin', method: 'PUT' }) });
+  const { url } = (await presign.json()) as { url: string };
+  assert.match(url, new RegExp(`/${base}-alice/`), 'the presigned PUT goes to her bucket');
+  assert.equal((await fetch(url, { method: 'PUT', body: 'direct' })).status, 200);
+  assert.equal(await (await server.fetch('/v1/objects/up.bin', { headers: bearer(alice) })).text(), 'direct');
+
+  // An orphan in a user's bucket is found by the sweep; blobs in use are not touched.
+  const { blobs, objects } = server.coffer.services;
+  await blobs.put(blobs.newKey('alice'), Readable.from([Buffer.from('orphan')]));
+  assert.equal(await objects.sweepOrphans(0), 1);
+  assert.equal((await keysIn(`${base}-alice`)).length, 2);
+
+  assert.equal((await server.fetch('/v1/objects/a.txt', { method: 'DELETE', headers: bearer(alice) })).status, 200);
+  assert.equal((await keysIn(`${base}-alice`)).length, 1);
+  s3.destroy();
+});
