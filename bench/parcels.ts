@@ -1,7 +1,7 @@
 /**
  * Parcel throughput: a large file up and down through Coffer, against the direct path on the
  * same machine in the same run.
- *   fs: Coffer on the filesystem vs a plain file copy on the same disk (cp + sync up, cat to /dev/null down)
+ *   fs: Coffer on the filesystem vs a plain file copy on the same disk (dd conv=fsync up, cat to /dev/null down)
  *   s3: Coffer on S3 vs the AWS SDK talking to the same Ceph RGW directly (a streamed PutObject,
  *       GetObject), which this script boots with scripts/ceph-rgw.sh
  * Prints MiB/s, the ratio Coffer/direct, and the Coffer server's peak RSS (VmHWM).
@@ -125,8 +125,9 @@ try {
   await stat(file);
 
   // fs: direct copy on the same disk, then Coffer on fs
-  // Coffer fsyncs what it stores, so the fair copy is a durable one: cp, then sync the file.
-  const copyUp = await timed(() => run('sh', ['-c', `cp '${file}' '${path.join(work, 'copy.bin')}' && sync '${path.join(work, 'copy.bin')}'`]));
+  // Coffer writes every byte from user space and fsyncs, so the fair copy does too: dd with 1 MiB
+  // blocks and conv=fsync. (GNU cp uses copy_file_range and never moves the data through memory.)
+  const copyUp = await timed(() => run('dd', [`if=${file}`, `of=${path.join(work, 'copy.bin')}`, 'bs=1M', 'conv=fsync', 'status=none']));
   const copyDown = await timed(() => run('sh', ['-c', `cat '${path.join(work, 'copy.bin')}' > /dev/null`]));
   await rm(path.join(work, 'copy.bin'));
   process.stderr.write('fs: direct done, Coffer...\n');
@@ -169,7 +170,7 @@ try {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padStart(widths[i]!)).join('  ');
   console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}`);
-  console.log('direct: fs = cp + sync (durable, as Coffer is) on the same disk, then cat > /dev/null; s3 = AWS SDK PutObject (streamed) / GetObject to the same RGW; "up (multipart)" = lib-storage Upload, 5 MiB parts, for reference');
+  console.log('direct: fs = dd bs=1M conv=fsync (durable, as Coffer is) on the same disk, then cat > /dev/null; s3 = AWS SDK PutObject (streamed) / GetObject to the same RGW; "up (multipart)" = lib-storage Upload, 5 MiB parts, for reference');
 } finally {
   await cleanup();
 }
