@@ -11,6 +11,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Audit } from './auth/audit.js';
 import { AuthService } from './auth/auth-service.js';
+import { KeyService } from './auth/key-service.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { SigningKeys } from './auth/signing-keys.js';
 import { TokenService } from './auth/tokens.js';
@@ -20,6 +21,7 @@ import { requireAccessToken } from './http/auth-context.js';
 import { createMetricsRegistry, observeRequests } from './http/metrics.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http/problem.js';
 import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
+import { keyRoutes } from './http/routes/keys.js';
 import { kvRoutes } from './http/routes/kv.js';
 import { objectRoutes } from './http/routes/objects.js';
 import { presignedRoutes, presignRoutes } from './http/routes/presign.js';
@@ -36,7 +38,8 @@ export interface Services {
   config: Config;
   store: MetadataStore;
   blobs: BlobStore;
-  keys: SigningKeys;
+  signingKeys: SigningKeys;
+  keys: KeyService;
   tokens: TokenService;
   auth: AuthService;
   users: UserService;
@@ -108,7 +111,8 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     config,
     store,
     blobs,
-    keys,
+    signingKeys: keys,
+    keys: new KeyService(store, audit),
     tokens,
     auth: new AuthService(store, tokens, throttle, audit, config.accessTokenTtl),
     users: new UserService(store, audit, config, (userId) => objects.deleteAll(userId)),
@@ -156,6 +160,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     authProtectedRoutes(protectedScope, services);
     userRoutes(protectedScope, services);
     kvRoutes(protectedScope, services);
+    keyRoutes(protectedScope, services);
     presignRoutes(protectedScope, services);
     // Its own context: uploads need a content-type parser that does not read the body.
     await protectedScope.register(async (objectScope) => objectRoutes(objectScope, services));

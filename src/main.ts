@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { describeSettings, ConfigError } from './config.js';
 import { printJwks } from './cli/jwks.js';
+import { keygen } from './cli/keygen.js';
 import { serve } from './cli/serve.js';
 
 const program = new Command()
@@ -24,6 +25,15 @@ program
   .option('-c, --config <file>', 'JSON file of settings')
   .addHelpText('after', '\nExample:\n  coffer jwks --pem > coffer-public.pem\n')
   .action(printJwks);
+
+program
+  .command('keygen')
+  .description('write a key pair for a client that signs its requests (private key mode 0600, public key SPKI PEM)')
+  .option('--location <dir>', 'where to write <user>_private.pem and <user>_public.pem', 'keys')
+  .option('--user <name>', 'whose keys', 'example')
+  .option('--type <type>', 'rsa (2048), ed25519 or p256', 'rsa')
+  .addHelpText('after', '\nExample:\n  coffer keygen --location keys --user example --type p256\n  (refuses to overwrite existing files)\n')
+  .action(keygen);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError) {

@@ -7,6 +7,8 @@ export type AuditEvent =
   | 'token.refresh_reuse'
   | 'token.revoke'
   | 'signing_key.rotate'
+  | 'key.add'
+  | 'key.remove'
   | 'user.register'
   | 'user.create'
   | 'user.update'

@@ -63,6 +63,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
   revoked_tokens: { jti: true, expires_at: true },
   login_failures: { name: true, window_start: true, count: true },
   kv: { owner: true, key: true, kind: true, content_type: true, value: true, size: true, etag: true, expires_at: true, created_at: true, updated_at: true },
+  public_keys: { owner: true, id: true, type: true, spki: true, label: true, address: true, created_at: true },
   pending_uploads: { owner: true, blob_key: true, path: true, content_type: true, expires_at: true, created_at: true },
   objects: { owner: true, path: true, blob_key: true, size: true, sha256: true, content_type: true, created_at: true, updated_at: true },
 };
@@ -309,6 +310,18 @@ for (const backend of backends) {
       assert.deepEqual((await store.expiredPendingUploads(2500, 10)).map((u) => u.blobKey), ['k1', 'k3']);
       await store.removePendingUpload('pa', 'k1');
       assert.deepEqual((await store.pendingUploads('pa', '')).map((u) => u.blobKey), ['k2']);
+    });
+
+    test('public keys: added once per owner, listed, deleted', async () => {
+      const k = (id: string) => ({ id, type: 'p256', spki: 'AAAA', label: null, address: 'AB'.repeat(20), createdAt: 5 });
+      assert.equal(await store.addPublicKey('ka', k('k1')), true);
+      assert.equal(await store.addPublicKey('ka', k('k1')), false, 'the same key twice');
+      assert.equal(await store.addPublicKey('kb', k('k1')), true, 'another owner may hold it');
+      await store.addPublicKey('ka', { ...k('k2'), label: 'laptop', type: 'rsa', address: null });
+      assert.deepEqual((await store.listPublicKeys('ka')).map((r) => [r.id, r.label]), [['k1', null], ['k2', 'laptop']]);
+      assert.equal(await store.deletePublicKey('kb', 'k2'), false);
+      assert.equal(await store.deletePublicKey('ka', 'k2'), true);
+      assert.deepEqual((await store.listPublicKeys('ka')).map((r) => r.id), ['k1']);
     });
 
     test('ping answers', async () => {

@@ -104,3 +104,22 @@ test('coffer --help and coffer jwks --pem', async () => {
   assert.equal(await jwks.exited, 0, jwks.err());
   assert.match(jwks.out(), /-----BEGIN PUBLIC KEY-----/);
 });
+
+test('coffer keygen writes an RSA pair by default (private 0600), other types on request, and never overwrites', async () => {
+  const dir = path.join(dataDir, 'keys-out');
+  const first = coffer(['keygen', '--location', dir, '--user', 'example'], {});
+  assert.equal(await first.exited, 0, first.err());
+  const priv = await stat(path.join(dir, 'example_private.pem'));
+  assert.equal(priv.mode & 0o777, 0o600);
+  const { readFile } = await import('node:fs/promises');
+  const { createPublicKey } = await import('node:crypto');
+  const pub = createPublicKey(await readFile(path.join(dir, 'example_public.pem'), 'utf8'));
+  assert.deepEqual([pub.asymmetricKeyType, pub.asymmetricKeyDetails?.modulusLength], ['rsa', 2048]);
+  const again = coffer(['keygen', '--location', dir, '--user', 'example'], {});
+  assert.equal(await again.exited, 1);
+  assert.match(again.err(), /exists; not overwriting/);
+  const p256 = coffer(['keygen', '--location', dir, '--user', 'amo', '--type', 'p256'], {});
+  assert.equal(await p256.exited, 0, p256.err());
+  const ec = createPublicKey(await readFile(path.join(dir, 'amo_public.pem'), 'utf8'));
+  assert.equal(ec.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+});

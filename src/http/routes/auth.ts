@@ -56,9 +56,9 @@ export function authPublicRoutes(app: FastifyInstance, s: Services): void {
   );
 
   app.get('/.well-known/jwks.json', { schema: { tags: ['auth'], summary: 'Public keys that verify access tokens' } }, async (_request, reply) => {
-    await s.keys.reloadIfChanged();
+    await s.signingKeys.reloadIfChanged();
     reply.header('cache-control', 'public, max-age=300');
-    return s.keys.jwks();
+    return s.signingKeys.jwks();
   });
 }
 
@@ -100,7 +100,7 @@ export function authProtectedRoutes(app: FastifyInstance, s: Services): void {
       schema: { tags: ['auth'], summary: 'Start signing with a new key; old tokens stay valid until they expire', security: bearer },
     },
     async (request) => {
-      const kid = await s.keys.rotate();
+      const kid = await s.signingKeys.rotate();
       s.audit('signing_key.rotate', { by: principalOf(request).user.username, kid });
       return { kid };
     },

@@ -11,6 +11,7 @@ import pg from 'pg';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
 import * as m0003 from './migrations/0003_pending_uploads.js';
+import * as m0004 from './migrations/0004_public_keys.js';
 
 export interface UsersTable {
   id: string;
@@ -86,6 +87,17 @@ export interface PendingUploadsTable {
   created_at: number;
 }
 
+export interface PublicKeysTable {
+  owner: string;
+  id: string;
+  type: string;
+  /** The key's SPKI DER, base64. */
+  spki: string;
+  label: string | null;
+  address: string | null;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_families: RefreshFamiliesTable;
@@ -95,6 +107,7 @@ export interface Database {
   kv: KvTable;
   objects: ObjectsTable;
   pending_uploads: PendingUploadsTable;
+  public_keys: PublicKeysTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -104,7 +117,7 @@ export interface OpenDatabase {
   dialect: Dialect;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_objects': m0002, '0003_pending_uploads': m0003 };
+const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_objects': m0002, '0003_pending_uploads': m0003, '0004_public_keys': m0004 };
 
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
 export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {

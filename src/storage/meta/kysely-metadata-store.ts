@@ -14,6 +14,7 @@ import type {
   NewUser,
   ObjectRecord,
   PendingUpload,
+  PublicKeyRecord,
   RefreshTokenRecord,
   UserPatch,
   UserRecord,
@@ -212,6 +213,7 @@ export class KyselyMetadataStore implements MetadataStore {
       await trx.deleteFrom('kv').where('owner', '=', id).execute();
       await trx.deleteFrom('objects').where('owner', '=', id).execute();
       await trx.deleteFrom('pending_uploads').where('owner', '=', id).execute();
+      await trx.deleteFrom('public_keys').where('owner', '=', id).execute();
       await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
       await trx.deleteFrom('refresh_families').where('user_id', '=', id).execute();
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
@@ -498,6 +500,29 @@ export class KyselyMetadataStore implements MetadataStore {
 
   async removePendingUpload(owner: string, blobKey: string): Promise<void> {
     await this.db.deleteFrom('pending_uploads').where('owner', '=', owner).where('blob_key', '=', blobKey).execute();
+  }
+
+  async addPublicKey(owner: string, k: PublicKeyRecord): Promise<boolean> {
+    try {
+      await this.db
+        .insertInto('public_keys')
+        .values({ owner, id: k.id, type: k.type, spki: k.spki, label: k.label, address: k.address, created_at: k.createdAt })
+        .execute();
+      return true;
+    } catch (e) {
+      if (isUniqueViolation(e)) return false;
+      throw e;
+    }
+  }
+
+  async listPublicKeys(owner: string): Promise<PublicKeyRecord[]> {
+    const rows = await this.db.selectFrom('public_keys').selectAll().where('owner', '=', owner).orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, type: r.type, spki: r.spki, label: r.label, address: r.address, createdAt: Number(r.created_at) }));
+  }
+
+  async deletePublicKey(owner: string, id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('public_keys').where('owner', '=', owner).where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async sweep(now: number, loginWindowMs: number): Promise<void> {

@@ -97,6 +97,17 @@ export interface PendingUpload {
   createdAt: number;
 }
 
+/** A public key registered to a user. */
+export interface PublicKeyRecord {
+  id: string;
+  type: string;
+  /** SPKI DER, base64. */
+  spki: string;
+  label: string | null;
+  address: string | null;
+  createdAt: number;
+}
+
 export interface MetadataStore {
   readonly dialect: 'sqlite' | 'postgres';
 
@@ -161,6 +172,11 @@ export interface MetadataStore {
   removePendingUpload(owner: string, blobKey: string): Promise<void>;
   /** Whether a pending upload (of any owner) will land in this blob. */
   pendingBlobExists(blobKey: string): Promise<boolean>;
+
+  /** Registers a key; false when the owner has it already. */
+  addPublicKey(owner: string, key: PublicKeyRecord): Promise<boolean>;
+  listPublicKeys(owner: string): Promise<PublicKeyRecord[]>;
+  deletePublicKey(owner: string, id: string): Promise<boolean>;
 
   /** Drops expired KV entries, revocations, refresh tokens and stale login failures. */
   sweep(now: number, loginWindowMs: number): Promise<void>;
