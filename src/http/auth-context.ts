@@ -28,12 +28,15 @@ export function extractAccessToken(request: FastifyRequest): string | undefined 
 }
 
 export function requireAccessToken(app: FastifyInstance, tokens: TokenService): void {
+  // A protected route that forgot its scope fails at start-up, not on its first request.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.scope === undefined) throw new Error(`protected route ${route.method} ${route.url} declares no scope`);
+  });
   app.addHook('onRequest', async (request) => {
     const token = extractAccessToken(request);
     if (!token) throw invalidToken('This request needs an access token: send "Authorization: Bearer <token>" (from POST /v1/login).');
     const principal = await tokens.authenticate(token);
-    const scope = request.routeOptions.config.scope;
-    if (scope === undefined) throw new Error(`route ${request.routeOptions.url} declares no scope`);
+    const scope = request.routeOptions.config.scope!;
     if (scope !== 'any' && !principal.scopes.has(scope)) throw insufficientScope(scope);
     request.principal = principal;
   });

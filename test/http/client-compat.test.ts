@@ -54,9 +54,13 @@ test('DELETE with If-Match deletes only the version the client saw', async () =>
 
 test('GET /v1/data (no trailing slash) lists the root', async () => {
   await server.fetch('/v1/data/rootkey', { method: 'PUT', ...json({ value: 1 }, bearer(token)) });
+  await server.fetch('/v1/data/rootkey2', { method: 'PUT', ...json({ value: 2 }, bearer(token)) });
   const res = await server.fetch('/v1/data', { headers: bearer(token) });
   assert.equal(res.status, 200);
   assert.ok(((await res.json()) as { keys: string[] }).keys.includes('rootkey'));
+  const page = (await (await server.fetch('/v1/data?limit=1', { headers: bearer(token) })).json()) as { keys: string[]; dirs: string[]; cursor: string | null };
+  assert.equal(page.keys.length + page.dirs.length, 1, 'the query works there too');
+  assert.equal(typeof page.cursor, 'string');
 });
 
 test('a raw value varies by Accept, so caches keep the raw and JSON forms apart', async () => {
@@ -109,4 +113,19 @@ test('the headers timeout answers problem+json too', async () => {
   assert.match(response, /^HTTP\/1\.1 408/);
   assert.match(response, /content-type: application\/problem\+json/i);
   assert.match(response, /"code":"request_timeout"/);
+});
+
+test('CORS is off by default and answers the configured origins when set (SPEC §6)', async () => {
+  const preflight = (s: TestServer) =>
+    s.fetch('/v1/data/x', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization' } });
+  assert.equal((await preflight(server)).headers.get('access-control-allow-origin'), null);
+  const cors = await startServer({ COFFER_CORS_ORIGINS: 'https://app.example' });
+  try {
+    const res = await preflight(cors);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example');
+    const get = await cors.fetch('/v1/ping', { headers: { origin: 'https://evil.example' } });
+    assert.equal(get.headers.get('access-control-allow-origin'), null, 'other origins get no CORS header');
+  } finally {
+    await cors.close();
+  }
 });

@@ -76,8 +76,19 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
   // enforces the exact limit on the stored bytes.
   const bodyLimit = s.config.kvMaxBytes * 6 + 64 * 1024;
 
-  app.get('/v1/data', { config: { scope: 'kv:read' }, schema: { tags: ['kv'], summary: 'List the root directory', security: bearer } }, async (request) =>
-    s.kv.list(principalOf(request).user.id, '', {}),
+  const listDir = (request: FastifyRequest, dir: string) => {
+    const query = request.query as Query;
+    const cursor = single(query, 'cursor');
+    const limit = parseLimit(query, MAX_LIST_LIMIT);
+    return s.kv.list(principalOf(request).user.id, dir, {
+      recursive: parseFlag(query, 'recursive'),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
+  };
+
+  app.get('/v1/data', { config: { scope: 'kv:read' }, schema: { tags: ['kv'], summary: 'List the root directory', security: bearer } }, (request) =>
+    listDir(request, ''),
   );
 
   app.get(
@@ -92,19 +103,9 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
       },
     },
     async (request, reply) => {
-      const owner = principalOf(request).user.id;
       const { path, isDir } = pathAfter(request, PREFIX);
-      const query = request.query as Query;
-      if (isDir) {
-        const cursor = single(query, 'cursor');
-        const limit = parseLimit(query, MAX_LIST_LIMIT);
-        return s.kv.list(owner, path, {
-          recursive: parseFlag(query, 'recursive'),
-          ...(limit !== undefined ? { limit } : {}),
-          ...(cursor !== undefined ? { cursor } : {}),
-        });
-      }
-      const entry = await s.kv.get(owner, path);
+      if (isDir) return listDir(request, path);
+      const entry = await s.kv.get(principalOf(request).user.id, path);
       const inm = request.headers['if-none-match'];
       if (inm !== undefined && etagMatches(inm, entry.etag, 'weak')) return reply.code(304).header('etag', entry.etag).send();
       return sendEntry(request, reply, entry);

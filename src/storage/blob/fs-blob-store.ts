@@ -96,32 +96,33 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
-  async *list(): AsyncIterable<{ key: string; modifiedAt: number }> {
+  /** Every file in the shard directories, with its name and its path. */
+  private async *files(): AsyncIterable<{ name: string; file: string }> {
     for (const a of await readdirOrEmpty(this.root)) {
       for (const b of await readdirOrEmpty(path.join(this.root, a))) {
-        for (const name of await readdirOrEmpty(path.join(this.root, a, b))) {
-          if (!KEY.test(name)) continue;
-          const s = await stat(path.join(this.root, a, b, name)).catch(() => undefined);
-          if (s) yield { key: name, modifiedAt: s.mtimeMs };
-        }
+        const dir = path.join(this.root, a, b);
+        for (const name of await readdirOrEmpty(dir)) yield { name, file: path.join(dir, name) };
       }
+    }
+  }
+
+  async *list(): AsyncIterable<{ key: string; modifiedAt: number }> {
+    for await (const { name, file } of this.files()) {
+      if (!KEY.test(name)) continue;
+      const s = await stat(file).catch(() => undefined);
+      if (s) yield { key: name, modifiedAt: s.mtimeMs };
     }
   }
 
   /** Removes temp files older than `olderThanMs` (left by a crash mid-write). */
   async sweepIncomplete(olderThanMs: number, now = Date.now()): Promise<number> {
     let removed = 0;
-    for (const a of await readdirOrEmpty(this.root)) {
-      for (const b of await readdirOrEmpty(path.join(this.root, a))) {
-        const dir = path.join(this.root, a, b);
-        for (const name of await readdirOrEmpty(dir)) {
-          if (!name.startsWith('.tmp-')) continue;
-          const s = await stat(path.join(dir, name)).catch(() => undefined);
-          if (s && now - s.mtimeMs > olderThanMs) {
-            await unlink(path.join(dir, name)).catch(() => {});
-            removed++;
-          }
-        }
+    for await (const { name, file } of this.files()) {
+      if (!name.startsWith('.tmp-')) continue;
+      const s = await stat(file).catch(() => undefined);
+      if (s && now - s.mtimeMs > olderThanMs) {
+        await unlink(file).catch(() => {});
+        removed++;
       }
     }
     return removed;

@@ -113,9 +113,8 @@ export class S3BlobStore implements BlobStore {
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     await this.ensureBucket(this.locate(key).Bucket);
     const counter = new HashingCounter(options.maxBytes);
-    const stored =
-      options.size !== undefined && options.size <= MAX_SINGLE_PUT ? this.putStreamed(key, body, counter, options.size, options) : this.putMultipart(key, body, counter, options);
-    await stored;
+    if (options.size !== undefined && options.size <= MAX_SINGLE_PUT) await this.putStreamed(key, body, counter, options.size, options);
+    else await this.putMultipart(key, body, counter, options);
     const sha256 = counter.digest();
     if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) {
       await this.delete(key);

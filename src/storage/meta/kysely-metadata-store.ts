@@ -77,6 +77,11 @@ function toPending(row: Selectable<PendingUploadsTable>): PendingUpload {
   };
 }
 
+/** A KV row that has not expired at `now`. */
+function liveKv(eb: ExpressionBuilder<Database, 'kv'>, now: number) {
+  return eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
+}
+
 /** SQLite and PostgreSQL report a duplicate key differently. */
 export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
@@ -104,7 +109,6 @@ export class KyselyMetadataStore implements MetadataStore {
 
   private prepareHotQueries() {
     const db = this.db;
-    const live = (eb: ExpressionBuilder<Database, 'kv'>, now: number) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
     return {
       accessState: prepareQuery(db, ['userId', 'jti', 'familyId'], (p: { userId: string; jti: string; familyId: string }) =>
         db
@@ -124,7 +128,7 @@ export class KyselyMetadataStore implements MetadataStore {
           .selectAll()
           .where('owner', '=', p.owner)
           .where('key', '=', p.key)
-          .where((eb) => live(eb, p.now)),
+          .where((eb) => liveKv(eb, p.now)),
       ),
       kvCurrent: prepareQuery(db, ['owner', 'key'], (p: { owner: string; key: string }) =>
         db
@@ -321,10 +325,6 @@ export class KyselyMetadataStore implements MetadataStore {
     await this.db.deleteFrom('login_failures').where('name', '=', name).execute();
   }
 
-  private live<QB extends { where: any }>(qb: QB, now: number): QB {
-    return qb.where((eb: any) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
-  }
-
   async kvGet(owner: string, key: string, now: number): Promise<KvEntry | undefined> {
     const [row] = await this.hot.kvGet({ owner, key, now });
     return row && toKvEntry(row);
@@ -379,17 +379,16 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async kvScan(owner: string, scan: KvScan): Promise<string[]> {
-    const rows = await this.live(
-      this.db
-        .selectFrom('kv')
-        .select('key')
-        .where('owner', '=', owner)
-        .where('key', scan.exclusive ? '>' : '>=', scan.from)
-        .$if(scan.below !== undefined, (qb) => qb.where('key', '<', scan.below!))
-        .orderBy('key')
-        .limit(scan.limit),
-      scan.now,
-    ).execute();
+    const rows = await this.db
+      .selectFrom('kv')
+      .select('key')
+      .where('owner', '=', owner)
+      .where('key', scan.exclusive ? '>' : '>=', scan.from)
+      .$if(scan.below !== undefined, (qb) => qb.where('key', '<', scan.below!))
+      .where((eb) => liveKv(eb, scan.now))
+      .orderBy('key')
+      .limit(scan.limit)
+      .execute();
     return rows.map((r) => r.key);
   }
 
