@@ -10,7 +10,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Audit } from './auth/audit.js';
+import { AssertionService } from './auth/assertions.js';
 import { AuthService } from './auth/auth-service.js';
+import { ChallengeService } from './auth/challenges.js';
 import { KeyService } from './auth/key-service.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { SigningKeys } from './auth/signing-keys.js';
@@ -24,10 +26,12 @@ import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
 import { keyRoutes } from './http/routes/keys.js';
 import { kvRoutes } from './http/routes/kv.js';
 import { objectRoutes } from './http/routes/objects.js';
+import { challengeRoutes, parcelRoutes } from './http/routes/parcels.js';
 import { presignedRoutes, presignRoutes } from './http/routes/presign.js';
 import { opsRoutes } from './http/routes/ops.js';
 import { userPublicRoutes, userRoutes } from './http/routes/users.js';
 import { ObjectService } from './parcels/object-service.js';
+import { ParcelService } from './parcels/parcel-service.js';
 import { PresignService } from './parcels/presign-service.js';
 import { loadOrCreateSecret } from './util/secret-file.js';
 import { createBlobStore, type BlobStore } from './storage/blob/index.js';
@@ -45,6 +49,9 @@ export interface Services {
   users: UserService;
   kv: KvService;
   objects: ObjectService;
+  parcels: ParcelService;
+  challenges: ChallengeService;
+  assertions: AssertionService;
   presign: PresignService;
   audit: Audit;
   metrics: Registry;
@@ -107,6 +114,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     clockSkew: config.clockSkewSeconds,
   }, audit);
   const throttle = new LoginThrottle(store, config.loginMaxFailures, config.loginWindowSeconds * 1000);
+  const users = new UserService(store, audit, config, (userId) => objects.deleteAll(userId));
   const services: Services = {
     config,
     store,
@@ -115,9 +123,17 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     keys: new KeyService(store, audit),
     tokens,
     auth: new AuthService(store, tokens, throttle, audit, config.accessTokenTtl),
-    users: new UserService(store, audit, config, (userId) => objects.deleteAll(userId)),
+    users,
     kv: new KvService(store, config.kvMaxBytes),
     objects,
+    parcels: new ParcelService(store, blobs, objects, config.parcelStorageId),
+    challenges: new ChallengeService(store, users, keys, {
+      issuer: config.jwtIssuer,
+      ttlSeconds: config.challengeTtl,
+      clockSkew: config.clockSkewSeconds,
+      selfRegistration: config.pubkeySelfRegistration,
+    }, audit),
+    assertions: new AssertionService(store, keys, config.clockSkewSeconds, audit),
     presign: new PresignService(blobs, objects, await loadOrCreateSecret(path.join(config.dataDir, 'keys', 'presign.key'))),
     audit,
     metrics: createMetricsRegistry(),
@@ -144,7 +160,12 @@ export async function buildApp(config: Config): Promise<CofferApp> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'Coffer', version: '0.1.0', description: 'Storage service with token authentication' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          challenge: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'with X-Public-Key and X-Signature (SPEC §2)' },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -153,10 +174,13 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     opsRoutes(open, services);
     authPublicRoutes(open, services);
     userPublicRoutes(open, services);
+    challengeRoutes(open, services);
     await open.register(async (presigned) => presignedRoutes(presigned, services));
+    // Its own context: signed requests (SPEC §2 challenge) and streamed or large JSON bodies.
+    await open.register(async (parcels) => parcelRoutes(parcels, services));
   });
   await app.register(async (protectedScope) => {
-    requireAccessToken(protectedScope, tokens);
+    requireAccessToken(protectedScope, tokens, services.assertions);
     authProtectedRoutes(protectedScope, services);
     userRoutes(protectedScope, services);
     kvRoutes(protectedScope, services);

@@ -46,6 +46,10 @@ export interface Config {
   s3KeyFile: string | undefined;
   s3BucketPerUser: boolean;
   publicUrl: string | undefined;
+  challengeTtl: number;
+  pubkeySelfRegistration: boolean;
+  parcelStorageId: string;
+  parcelJsonMaxBytes: number;
 }
 
 type Parser<T> = (raw: string) => T | Error;
@@ -104,6 +108,8 @@ const optionalUrl: Parser<string | undefined> = (raw) => {
 const bucketName: Parser<string> = (raw) =>
   /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw) ? raw : new Error('an S3 bucket name (3-63 of a-z 0-9 . -)');
 
+const storageId: Parser<string> = (raw) => (/^[0-9a-fA-F]{8}$/.test(raw) ? raw.toUpperCase() : new Error('8 hex digits'));
+
 const DAY = 86_400;
 
 function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
@@ -148,6 +154,16 @@ export const SETTINGS = [
   def({ key: 's3KeyFile', env: 'COFFER_S3_KEY_FILE', file: 's3_key_file', help: 'key.json {"access_key","secret_key"} (else the standard AWS variables)', parse: optionalStr, default: undefined }),
   def({ key: 's3BucketPerUser', env: 'COFFER_S3_BUCKET_PER_USER', file: 's3_bucket_per_user', help: 'one bucket per user, named {COFFER_S3_BUCKET}-{username}', parse: bool, default: false }),
   def({ key: 'publicUrl', env: 'COFFER_PUBLIC_URL', file: 'public_url', help: 'base of the URLs Coffer hands out (else the Host the client used)', parse: optionalUrl, default: undefined }),
+  def({ key: 'challengeTtl', env: 'COFFER_CHALLENGE_TTL', file: 'challenge_ttl', help: 'lifetime of a challenge token (POST /api/v1/auth), seconds', parse: int(5, 3600), default: 60 }),
+  def({
+    key: 'pubkeySelfRegistration', env: 'COFFER_PUBKEY_SELF_REGISTRATION', file: 'pubkey_self_registration',
+    help: 'create the user named by a P-256 address on its first signed request', parse: bool, default: (c) => c.openRegistration ?? false,
+  }),
+  def({ key: 'parcelStorageId', env: 'COFFER_PARCEL_STORAGE_ID', file: 'parcel_storage_id', help: 'first 8 hex digits of every parcel id', parse: storageId, default: '00000001' }),
+  def({
+    key: 'parcelJsonMaxBytes', env: 'COFFER_PARCEL_JSON_MAX_BYTES', file: 'parcel_json_max_bytes',
+    help: 'largest JSON (hex) parcel upload, bytes; raw uploads stream without this limit', parse: int(1024, 1024 * 1024 * 1024), default: 64 * 1024 * 1024,
+  }),
 ] as const;
 
 export class ConfigError extends Error {

@@ -13,6 +13,10 @@ export type AuditEvent =
   | 'user.create'
   | 'user.update'
   | 'user.delete'
-  | 'user.bootstrap_admin';
+  | 'user.bootstrap_admin'
+  | 'user.self_register'
+  | 'challenge.refused'
+  | 'challenge.replay'
+  | 'assertion.refused';
 
 export type Audit = (event: AuditEvent, fields: Record<string, unknown>) => void;

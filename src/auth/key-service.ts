@@ -2,7 +2,7 @@
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { MetadataStore, PublicKeyRecord, UserRecord } from '../storage/meta/metadata-store.js';
 import type { Audit } from './audit.js';
-import { parsePublicKey } from './public-keys.js';
+import { parsePublicKey, type ParsedPublicKey } from './public-keys.js';
 
 export interface KeyView {
   id: string;
@@ -16,6 +16,17 @@ export function toKeyView(k: PublicKeyRecord): KeyView {
   return { id: k.id, type: k.type, label: k.label, ...(k.address ? { address: k.address } : {}), created_at: new Date(k.createdAt).toISOString() };
 }
 
+export function keyRecordOf(parsed: ParsedPublicKey, label: string | null): PublicKeyRecord {
+  return {
+    id: parsed.id,
+    type: parsed.type,
+    spki: parsed.key.export({ format: 'der', type: 'spki' }).toString('base64'),
+    label,
+    address: parsed.address ?? null,
+    createdAt: Date.now(),
+  };
+}
+
 export class KeyService {
   constructor(
     private readonly store: MetadataStore,
@@ -27,14 +38,7 @@ export class KeyService {
     if (typeof key !== 'string') throw badRequest('Send the public key as {"key": "...", "label"?: "..."} or as a PEM body.');
     if (label !== undefined && (typeof label !== 'string' || label.length > 200)) throw badRequest('"label" must be a string of at most 200 characters.');
     const parsed = parsePublicKey(key);
-    const record: PublicKeyRecord = {
-      id: parsed.id,
-      type: parsed.type,
-      spki: parsed.key.export({ format: 'der', type: 'spki' }).toString('base64'),
-      label: label ?? null,
-      address: parsed.address ?? null,
-      createdAt: Date.now(),
-    };
+    const record = keyRecordOf(parsed, label ?? null);
     if (!(await this.store.addPublicKey(owner.id, record))) throw conflict(`This key (${parsed.id}) is registered already.`);
     this.audit('key.add', { username: owner.username, by: by.username, id: record.id, type: record.type });
     return record;

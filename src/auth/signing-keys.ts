@@ -38,6 +38,7 @@ const GENERATE_OPTIONS: Record<Exclude<JwtAlgorithm, 'HS256'>, { crv?: string; m
 export class SigningKeys {
   private keys: LiveKey[] = [];
   private fileMtime = 0;
+  private lastReload = 0;
 
   private constructor(
     readonly algorithm: JwtAlgorithm,
@@ -76,6 +77,18 @@ export class SigningKeys {
     if (this.algorithm === 'HS256') return this.keys[0];
     const now = Date.now();
     return this.keys.find((k) => k.kid === kid && k.alg === this.algorithm && (k.retireAt === undefined || k.retireAt > now));
+  }
+
+  /**
+   * The key that verifies a token with this `kid`. Another process may have rotated the keys,
+   * so an unknown kid makes it look at the key file, at most once a second.
+   */
+  async resolve(kid: string | undefined): Promise<LiveKey | undefined> {
+    const key = this.verificationKey(kid);
+    if (key || Date.now() - this.lastReload <= 1000) return key;
+    this.lastReload = Date.now();
+    await this.reloadIfChanged();
+    return this.verificationKey(kid);
   }
 
   /** The public keys for /.well-known/jwks.json. */

@@ -34,6 +34,8 @@ export interface AccessClaims extends JWTPayload {
 /** The caller of a request, after its token was verified against live state. */
 export interface Principal {
   user: UserRecord;
+  /** How the caller proved who it is; an assertion (SPEC §2) only reaches POST /v1/presign. */
+  via?: 'assertion';
   claims: AccessClaims;
   scopes: ReadonlySet<Scope>;
   token: string;
@@ -52,7 +54,6 @@ const REFRESH_PREFIX = 'crt_';
 
 export class TokenService {
   private readonly verified = new Map<string, AccessClaims>();
-  private lastReload = 0;
 
   constructor(
     private readonly store: MetadataStore,
@@ -124,13 +125,7 @@ export class TokenService {
   }
 
   private async keyFor(kid: string | undefined) {
-    let key = this.keys.verificationKey(kid);
-    // Another process may have rotated the keys; look at the key file at most once a second.
-    if (!key && Date.now() - this.lastReload > 1000) {
-      this.lastReload = Date.now();
-      await this.keys.reloadIfChanged();
-      key = this.keys.verificationKey(kid);
-    }
+    const key = await this.keys.resolve(kid);
     if (!key) throw invalidToken('The access token was signed by an unknown key.');
     return key.verifyKey;
   }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { insufficientScope, invalidToken } from '../errors.js';
+import { isAssertion, type AssertionService } from '../auth/assertions.js';
 import type { Scope } from '../auth/scopes.js';
 import type { Principal, TokenService } from '../auth/tokens.js';
 
@@ -15,6 +16,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope the route needs; 'any' for any valid access token. */
     scope?: Scope | 'any';
+    /** The route also takes a client-signed assertion (SPEC §2): POST /v1/presign only. */
+    acceptsAssertion?: boolean;
   }
 }
 
@@ -27,7 +30,7 @@ export function extractAccessToken(request: FastifyRequest): string | undefined 
   return typeof alt === 'string' && alt.trim() !== '' ? alt.trim() : undefined;
 }
 
-export function requireAccessToken(app: FastifyInstance, tokens: TokenService): void {
+export function requireAccessToken(app: FastifyInstance, tokens: TokenService, assertions: AssertionService): void {
   // A protected route that forgot its scope fails at start-up, not on its first request.
   app.addHook('onRoute', (route) => {
     if (route.config?.scope === undefined) throw new Error(`protected route ${route.method} ${route.url} declares no scope`);
@@ -35,8 +38,9 @@ export function requireAccessToken(app: FastifyInstance, tokens: TokenService): 
   app.addHook('onRequest', async (request) => {
     const token = extractAccessToken(request);
     if (!token) throw invalidToken('This request needs an access token: send "Authorization: Bearer <token>" (from POST /v1/login).');
-    const principal = await tokens.authenticate(token);
-    const scope = request.routeOptions.config.scope!;
+    const config = request.routeOptions.config;
+    const principal = config.acceptsAssertion && isAssertion(token) ? await assertions.authenticate(token) : await tokens.authenticate(token);
+    const scope = config.scope!;
     if (scope !== 'any' && !principal.scopes.has(scope)) throw insufficientScope(scope);
     request.principal = principal;
   });

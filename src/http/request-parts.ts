@@ -33,3 +33,21 @@ export function parseLimit(query: Query, max: number): number | undefined {
   if (!/^\d+$/.test(v) || n < 1) throw badRequest(`"limit" must be a whole number from 1 (at most ${max} are returned).`);
   return Math.min(n, max);
 }
+
+/**
+ * True when Accept prefers `type` over everything else: it has the highest q-value, and among
+ * equal q-values it is listed first.
+ */
+export function prefers(accept: string | undefined, type: string): boolean {
+  if (!accept) return false;
+  let best: { type: string; q: number } | undefined;
+  for (const part of accept.split(',')) {
+    const [range, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (!range) continue;
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (Number.isNaN(q)) continue;
+    if (!best || q > best.q) best = { type: range, q };
+  }
+  return best !== undefined && best.q > 0 && best.type === type;
+}

@@ -43,6 +43,9 @@ export interface ObjectListing {
 }
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+/** Where the parcels of the older parcel API live among their owner's objects. */
+export const PARCEL_PATH = /^parcels\/[0-9A-F]{72}$/;
+const PARCEL_PATH_ANY_CASE = /^parcels\/[0-9a-f]{72}$/i;
 export const DEFAULT_OBJECT_LIST_LIMIT = 1000;
 
 /** Who owns an upload: the index keys by id, a bucket-per-user store files by name. */
@@ -64,29 +67,32 @@ export class ObjectService {
     return parsed.path;
   }
 
+  /** Refuses writes to `parcels/{id}` paths: the parcel API writes those, with their metadata. */
+  static assertWritable(path: string): void {
+    if (PARCEL_PATH_ANY_CASE.test(path)) {
+      throw badRequest(`"${path}" is a parcel's path, written only by the parcel API (POST /api/v1/parcels); pick another path.`, 'invalid_key');
+    }
+  }
+
   async put(owner: Owner, path: string, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
+    ObjectService.assertWritable(path);
     // Every version of every object gets a fresh, unguessable blob key.
     const blobKey = this.blobs.newKey(owner.username);
     const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
-    return this.commit(owner.id, this.record(path, blobKey, size, sha256, options));
+    return this.commit(owner.id, newObjectRecord(path, blobKey, size, sha256, options.contentType));
   }
 
   /** Content addressing: the path is the body's SHA-256; the same bytes again change nothing. */
   async putContentAddressed(owner: Owner, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
     const blobKey = this.blobs.newKey(owner.username);
     const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
-    const object = this.record(sha256, blobKey, size, sha256, options);
+    const object = newObjectRecord(sha256, blobKey, size, sha256, options.contentType);
     const existing = await this.store.objectGet(owner.id, sha256);
     if (existing && existing.sha256 === sha256) {
       await this.blobs.delete(blobKey);
       return { object: existing, created: false };
     }
     return this.commit(owner.id, object);
-  }
-
-  private record(path: string, blobKey: string, size: number, sha256: string, options: UploadOptions): ObjectRecord {
-    const now = Date.now();
-    return { path, blobKey, size, sha256, contentType: options.contentType ?? 'application/octet-stream', createdAt: now, updatedAt: now };
   }
 
   /** Points the path at the new blob, then drops the blob it replaced (a crash in between leaves an orphan). */
@@ -102,7 +108,7 @@ export class ObjectService {
     return { object: previous ? { ...object, createdAt: previous.createdAt } : object, created: !previous };
   }
 
-  private blobOptions(options: UploadOptions) {
+  blobOptions(options: UploadOptions) {
     if (options.expectedSha256 !== undefined && !SHA256_HEX.test(options.expectedSha256)) {
       throw badRequest('x-coffer-sha256 must be 64 hex digits (the SHA-256 of the body).');
     }
@@ -147,7 +153,7 @@ export class ObjectService {
     await pipeline(stream, counter, async (chunks: AsyncIterable<Buffer>) => {
       for await (const _ of chunks); // only the hash and the size are wanted
     });
-    const object = this.record(pending.path, pending.blobKey, counter.size, counter.digest(), { contentType: pending.contentType ?? undefined, expectedSha256: undefined });
+    const object = newObjectRecord(pending.path, pending.blobKey, counter.size, counter.digest(), pending.contentType ?? undefined);
     await this.commit(pending.owner, object);
     await this.store.removePendingUpload(pending.owner, pending.blobKey);
   }
@@ -183,8 +189,11 @@ export class ObjectService {
     return stream;
   }
 
+  /** Deletes an object; a parcel's object takes its parcel with it. */
   async delete(owner: string, path: string): Promise<void> {
-    const removed = await this.store.objectDelete(owner, path);
+    const removed = PARCEL_PATH.test(path)
+      ? await this.store.parcelDelete(owner, path.slice('parcels/'.length), path)
+      : await this.store.objectDelete(owner, path);
     if (!removed) throw notFound(`No object "${path}".`);
     await this.blobs.delete(removed.blobKey).catch(() => {});
   }
@@ -242,6 +251,11 @@ export class ObjectService {
       cursor: entries.length > limit && last !== undefined ? encodeCursor(prefix, typeof last === 'string' ? skipPast(last) : last.path) : null,
     };
   }
+}
+
+export function newObjectRecord(path: string, blobKey: string, size: number, sha256: string, contentType: string | undefined): ObjectRecord {
+  const now = Date.now();
+  return { path, blobKey, size, sha256, contentType: contentType ?? 'application/octet-stream', createdAt: now, updatedAt: now };
 }
 
 /** A string that sorts after every path below `folded` (which ends in "/") and before the next sibling. */

@@ -65,6 +65,7 @@ export class PresignService {
     // The presign prototype's client sends {"file","user"} and means an upload.
     const method = input.method === undefined ? (input.file !== undefined && input.path === undefined ? 'PUT' : 'GET') : input.method;
     if (method !== 'GET' && method !== 'PUT') throw badRequest('"method" must be "GET" or "PUT".');
+    if (method === 'PUT') ObjectService.assertWritable(path);
     if (input.user !== undefined && input.user !== user.username) throw forbidden('"user" names another user; you can presign only your own objects.');
     if (input.content_type !== undefined && typeof input.content_type !== 'string') throw badRequest('"content_type" must be a string.');
     const expiresIn = parseExpiresIn(input.expires_in);

@@ -8,7 +8,7 @@ import { DEFAULT_GRANTS, effectiveGrants, isScope, SCOPES, type Scope } from '..
 import type { Audit } from '../auth/audit.js';
 import type { Principal } from '../auth/tokens.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
-import type { MetadataStore, UserPatch, UserRecord } from '../storage/meta/metadata-store.js';
+import type { MetadataStore, PublicKeyRecord, UserPatch, UserRecord } from '../storage/meta/metadata-store.js';
 
 export interface UserView {
   public_id: string;
@@ -38,9 +38,17 @@ export function isValidUsername(name: unknown): name is string {
   return typeof name === 'string' && USERNAME.test(name) && name !== '.' && name !== '..';
 }
 
+/** Names of 40 hex digits are P-256 addresses: only the holder of that key may be that user. */
+export function isAddressName(name: string): boolean {
+  return /^[0-9a-fA-F]{40}$/.test(name);
+}
+
 export function parseUsername(name: unknown): string {
   if (name === undefined || name === null || name === '') throw badRequest('"username" is required.');
   if (!isValidUsername(name)) throw badRequest('"username" must be 1-64 characters of A-Z a-z 0-9 . _ - (and not "." or "..")');
+  if (isAddressName(name)) {
+    throw badRequest('Names of 40 hex digits are P-256 key addresses, kept for the holders of those keys (they sign in with the key, see POST /api/v1/auth).');
+  }
   return name;
 }
 
@@ -176,6 +184,27 @@ export class UserService {
     if (patch.bumpTokenVersion) await this.store.revokeUserRefreshFamilies(target.id, now);
     this.audit('user.update', { by: actor.user.username, username, fields: fields.filter((f) => f !== 'current_password') });
     return updated;
+  }
+
+  /**
+   * The user named by a P-256 address, created on its key holder's first signed request
+   * (COFFER_PUBKEY_SELF_REGISTRATION): no password, the default grants, the key registered.
+   */
+  async createKeyHolder(address: string, key: PublicKeyRecord): Promise<UserRecord> {
+    const user = await this.store.createUser({
+      id: randomUUID(),
+      username: address,
+      passwordHash: null,
+      admin: false,
+      disabled: false,
+      grants: [...DEFAULT_GRANTS],
+      createdAt: Date.now(),
+    });
+    // A concurrent first request created it a moment ago: that one stands.
+    if (!user) return (await this.store.getUserByName(address))!;
+    await this.store.addPublicKey(user.id, key);
+    this.audit('user.self_register', { username: address, key: key.id });
+    return user;
   }
 
   /** Deletes the user and everything they own. */

@@ -66,6 +66,8 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
   public_keys: { owner: true, id: true, type: true, spki: true, label: true, address: true, created_at: true },
   pending_uploads: { owner: true, blob_key: true, path: true, content_type: true, expires_at: true, created_at: true },
   objects: { owner: true, path: true, blob_key: true, size: true, sha256: true, content_type: true, created_at: true, updated_at: true },
+  parcels: { id: true, owner: true, metadata: true, created_at: true },
+  used_challenges: { jti: true, expires_at: true },
 };
 
 let seq = 0;

@@ -6,26 +6,13 @@ import { etagMatches, MAX_LIST_LIMIT, parseTtl, type IncomingValue } from '../..
 import type { KvEntry } from '../../storage/meta/metadata-store.js';
 import { principalOf } from '../auth-context.js';
 import { FORM, isJson, mediaType } from '../body.js';
-import { parseFlag, parseLimit, pathAfter, single, type Query } from '../request-parts.js';
+import { parseFlag, parseLimit, pathAfter, prefers, single, type Query } from '../request-parts.js';
 
 const PREFIX = '/v1/data/';
 const bearer = [{ bearer: [] }];
-/**
- * True when Accept prefers application/json over everything else: it has the highest q-value,
- * and among equal q-values it is listed first.
- */
+/** True when Accept prefers application/json over everything else. */
 export function prefersJson(accept: string | undefined): boolean {
-  if (!accept) return false;
-  let best: { type: string; q: number } | undefined;
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    if (!type) continue;
-    const qParam = params.find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) : 1;
-    if (Number.isNaN(q)) continue;
-    if (!best || q > best.q) best = { type, q };
-  }
-  return best !== undefined && best.q > 0 && best.type === 'application/json';
+  return prefers(accept, 'application/json');
 }
 
 /** The value of a POST/PUT: a form field, a JSON field, or the raw body. */

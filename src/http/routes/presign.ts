@@ -1,7 +1,7 @@
 /** Presigned URLs: SPEC §4. POST /v1/presign signs; /v1/presigned/{path} serves Coffer-signed URLs. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
-import { CofferError } from '../../errors.js';
+import { CofferError, invalidToken } from '../../errors.js';
 import { PRESIGNED_ROUTE } from '../../parcels/presign-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
@@ -19,14 +19,22 @@ export function presignRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/v1/presign',
     {
-      config: { scope: 'presign' },
+      config: { scope: 'presign', acceptsAssertion: true },
       schema: {
         tags: ['objects'],
         summary: 'A URL that needs no token: {"path","method":"GET"|"PUT","expires_in"} (alias {"file","user"} presigns a PUT)',
         security: bearer,
       },
     },
-    async (request) => s.presign.presign(principalOf(request).user, bodyFields(request), baseUrl(request, s)),
+    async (request) => {
+      const principal = principalOf(request);
+      const input = bodyFields(request);
+      // With an assertion, a "user" that is not its sub is a refused assertion (401), not a 403.
+      if (principal.via === 'assertion' && input.user !== undefined && input.user !== principal.user.username) {
+        throw invalidToken(`The assertion was signed for "${principal.user.username}", not "${String(input.user)}".`);
+      }
+      return s.presign.presign(principal.user, input, baseUrl(request, s));
+    },
   );
 }
 

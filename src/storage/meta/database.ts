@@ -12,6 +12,7 @@ import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
 import * as m0003 from './migrations/0003_pending_uploads.js';
 import * as m0004 from './migrations/0004_public_keys.js';
+import * as m0005 from './migrations/0005_parcels_and_challenges.js';
 
 export interface UsersTable {
   id: string;
@@ -98,6 +99,20 @@ export interface PublicKeysTable {
   created_at: number;
 }
 
+export interface ParcelsTable {
+  /** Storage id + uppercase SHA-256 (72 hex digits, uppercase). */
+  id: string;
+  owner: string;
+  /** The metadata object as uploaded, JSON. */
+  metadata: string;
+  created_at: number;
+}
+
+export interface UsedChallengesTable {
+  jti: string;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_families: RefreshFamiliesTable;
@@ -108,6 +123,8 @@ export interface Database {
   objects: ObjectsTable;
   pending_uploads: PendingUploadsTable;
   public_keys: PublicKeysTable;
+  parcels: ParcelsTable;
+  used_challenges: UsedChallengesTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -117,7 +134,13 @@ export interface OpenDatabase {
   dialect: Dialect;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_objects': m0002, '0003_pending_uploads': m0003, '0004_public_keys': m0004 };
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': m0001,
+  '0002_objects': m0002,
+  '0003_pending_uploads': m0003,
+  '0004_public_keys': m0004,
+  '0005_parcels_and_challenges': m0005,
+};
 
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
 export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {

@@ -14,6 +14,7 @@ import type {
   NewUser,
   ObjectRecord,
   PendingUpload,
+  ParcelRecord,
   PublicKeyRecord,
   RefreshTokenRecord,
   UserPatch,
@@ -218,6 +219,7 @@ export class KyselyMetadataStore implements MetadataStore {
       await trx.deleteFrom('objects').where('owner', '=', id).execute();
       await trx.deleteFrom('pending_uploads').where('owner', '=', id).execute();
       await trx.deleteFrom('public_keys').where('owner', '=', id).execute();
+      await trx.deleteFrom('parcels').where('owner', '=', id).execute();
       await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
       await trx.deleteFrom('refresh_families').where('user_id', '=', id).execute();
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
@@ -524,7 +526,55 @@ export class KyselyMetadataStore implements MetadataStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  async getPublicKey(owner: string, id: string): Promise<PublicKeyRecord | undefined> {
+    const r = await this.db.selectFrom('public_keys').selectAll().where('owner', '=', owner).where('id', '=', id).executeTakeFirst();
+    return r && { id: r.id, type: r.type, spki: r.spki, label: r.label, address: r.address, createdAt: Number(r.created_at) };
+  }
+
+  async consumeChallenge(jti: string, expiresAt: number): Promise<boolean> {
+    const result = await this.db
+      .insertInto('used_challenges')
+      .values({ jti, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('jti').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async parcelGet(id: string): Promise<ParcelRecord | undefined> {
+    const row = await this.db.selectFrom('parcels').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { id: row.id, owner: row.owner, metadata: row.metadata, createdAt: Number(row.created_at) };
+  }
+
+  async parcelPut(parcel: ParcelRecord, object: ObjectRecord): Promise<{ existing?: ParcelRecord; previousObject?: ObjectRecord }> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const found = await trx.selectFrom('parcels').selectAll().where('id', '=', parcel.id).executeTakeFirst();
+        if (found) return { existing: { id: found.id, owner: found.owner, metadata: found.metadata, createdAt: Number(found.created_at) } };
+        await trx.insertInto('parcels').values({ id: parcel.id, owner: parcel.owner, metadata: parcel.metadata, created_at: parcel.createdAt }).execute();
+        const row = await trx.selectFrom('objects').selectAll().where('owner', '=', parcel.owner).where('path', '=', object.path).executeTakeFirst();
+        const values = { blob_key: object.blobKey, size: object.size, sha256: object.sha256, content_type: object.contentType, updated_at: object.updatedAt };
+        if (row) await trx.updateTable('objects').set(values).where('owner', '=', parcel.owner).where('path', '=', object.path).execute();
+        else await trx.insertInto('objects').values({ ...values, owner: parcel.owner, path: object.path, created_at: object.createdAt }).execute();
+        return row ? { previousObject: toObject(row) } : {};
+      });
+    } catch (e) {
+      // Another upload of the same bytes committed first: that one stands.
+      const existing = isUniqueViolation(e) ? await this.parcelGet(parcel.id) : undefined;
+      if (existing) return { existing };
+      throw e;
+    }
+  }
+
+  async parcelDelete(owner: string, id: string, objectPath: string): Promise<ObjectRecord | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('parcels').where('owner', '=', owner).where('id', '=', id).execute();
+      const row = await trx.deleteFrom('objects').where('owner', '=', owner).where('path', '=', objectPath).returningAll().executeTakeFirst();
+      return row && toObject(row);
+    });
+  }
+
   async sweep(now: number, loginWindowMs: number): Promise<void> {
+    await this.db.deleteFrom('used_challenges').where('expires_at', '<=', now).execute();
     await this.db.deleteFrom('kv').where('expires_at', '<=', now).execute();
     await this.db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute();
     await this.db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).execute();

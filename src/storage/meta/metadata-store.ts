@@ -108,6 +108,16 @@ export interface PublicKeyRecord {
   createdAt: number;
 }
 
+/** A parcel of the older parcel API: its bytes are the owner's object at `objectPath`. */
+export interface ParcelRecord {
+  /** Uppercase: storage id + SHA-256. */
+  id: string;
+  owner: string;
+  /** The metadata object as uploaded, JSON text. */
+  metadata: string;
+  createdAt: number;
+}
+
 export interface MetadataStore {
   readonly dialect: 'sqlite' | 'postgres';
 
@@ -177,8 +187,24 @@ export interface MetadataStore {
   addPublicKey(owner: string, key: PublicKeyRecord): Promise<boolean>;
   listPublicKeys(owner: string): Promise<PublicKeyRecord[]>;
   deletePublicKey(owner: string, id: string): Promise<boolean>;
+  getPublicKey(owner: string, id: string): Promise<PublicKeyRecord | undefined>;
 
-  /** Drops expired KV entries, revocations, refresh tokens and stale login failures. */
+  /**
+   * Spends a challenge token's jti; false when it was spent already. Atomic across processes
+   * (a primary key), so of many concurrent replays exactly one wins.
+   */
+  consumeChallenge(jti: string, expiresAt: number): Promise<boolean>;
+
+  parcelGet(id: string): Promise<ParcelRecord | undefined>;
+  /**
+   * Records a parcel and points its owner's object at its blob, in one transaction; when the id
+   * exists already nothing changes and the existing parcel is resolved (the caller drops its blob).
+   */
+  parcelPut(parcel: ParcelRecord, object: ObjectRecord): Promise<{ existing?: ParcelRecord; previousObject?: ObjectRecord }>;
+  /** Removes the owner's parcel and its object `objectPath` together; resolves the object removed. */
+  parcelDelete(owner: string, id: string, objectPath: string): Promise<ObjectRecord | undefined>;
+
+  /** Drops expired KV entries, revocations, refresh tokens, spent challenges and stale login failures. */
   sweep(now: number, loginWindowMs: number): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,110 @@
+/**
+ * Client-signed assertions (SPEC §2): on POST /v1/presign only, the bearer token may be a JWT the
+ * caller signed with one of its registered keys (what the presign prototype's client does). It
+ * has no jti, so it can be replayed until it expires: that is why it grants `presign` and nothing
+ * else, and lives at most an hour.
+ */
+import { createPublicKey } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { CofferError, insufficientScope } from '../errors.js';
+import type { MetadataStore, PublicKeyRecord } from '../storage/meta/metadata-store.js';
+import { isValidUsername } from '../users/user-service.js';
+import type { Audit } from './audit.js';
+import { effectiveGrants } from './scopes.js';
+import type { SigningKeys } from './signing-keys.js';
+import { ACCESS_TOKEN_TYPE, type Principal } from './tokens.js';
+
+/** The longest an assertion may live: `exp − iat`, and its age. */
+export const MAX_ASSERTION_SECONDS = 3600;
+
+/** Which registered key type signs with each accepted algorithm. */
+const KEY_TYPE_OF: Record<string, string> = { RS256: 'rsa', PS256: 'rsa', ES256: 'p256', EdDSA: 'ed25519' };
+
+const refused = (message: string) =>
+  new CofferError(401, 'invalid_token', message, { 'www-authenticate': 'Bearer realm="coffer", error="invalid_token"' });
+
+/** Whether a bearer token is meant as an assertion: anything that is not a Coffer access token. */
+export function isAssertion(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).typ !== ACCESS_TOKEN_TYPE;
+  } catch {
+    return false;
+  }
+}
+
+export class AssertionService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly signingKeys: SigningKeys,
+    private readonly clockSkew: number,
+    private readonly audit: Audit,
+  ) {}
+
+  /** Verifies an assertion against the keys `sub` registered; the principal holds `presign` only. */
+  async authenticate(token: string): Promise<Principal> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      throw refused('The bearer token is not a JWT.');
+    }
+    const alg = header.alg ?? '';
+    const keyType = KEY_TYPE_OF[alg];
+    if (!keyType) throw refused(`An assertion is signed with RS256, PS256, ES256 or EdDSA, not ${alg || 'nothing'}.`);
+    if (header.kid !== undefined && this.signingKeys.verificationKey(header.kid)) throw refused('An assertion is signed with your own key; it carries no Coffer kid.');
+    const sub = unverified.sub;
+    const user = isValidUsername(sub) ? await this.store.getUserByName(sub) : undefined;
+    if (!user || user.disabled) return this.refuse(String(sub), 'The assertion\'s "sub" names no active user with a registered key.');
+
+    const candidates = (await this.store.listPublicKeys(user.id)).filter(
+      (k) => k.type === keyType && (header.kid === undefined || !isKeyId(header.kid) || k.id === header.kid),
+    );
+    let payload: JWTPayload | 'expired' | undefined;
+    for (const key of candidates) {
+      payload = await this.verifyWith(token, key, alg);
+      if (payload) break;
+    }
+    if (payload === 'expired') return this.refuse(user.username, `The assertion has expired (or was issued more than ${MAX_ASSERTION_SECONDS} s ago); sign a new one.`);
+    if (!payload) return this.refuse(user.username, `The assertion is not signed by a ${keyType} key registered to "${user.username}" (register it with POST /v1/keys).`);
+    const { iat, exp } = payload as { iat: number; exp: number };
+    if (exp - iat > MAX_ASSERTION_SECONDS) return this.refuse(user.username, `An assertion lives at most ${MAX_ASSERTION_SECONDS} s (exp − iat); this one asks for ${exp - iat} s.`);
+    if (!effectiveGrants(user).includes('presign')) throw insufficientScope('presign');
+    return {
+      user,
+      via: 'assertion',
+      // Only POST /v1/presign accepts an assertion, and it reads the user alone; these claims
+      // describe the assertion in access-token terms for the logs.
+      claims: { iss: user.username, sub: user.id, public_id: user.id, username: user.username, scope: 'presign', iat, exp, jti: '', ver: user.tokenVersion },
+      scopes: new Set(['presign']),
+      token,
+    };
+  }
+
+  /** The payload when `key` signed the token and its times check out; 'expired' when only they fail. */
+  private async verifyWith(token: string, key: PublicKeyRecord, alg: string): Promise<JWTPayload | 'expired' | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, createPublicKey({ key: Buffer.from(key.spki, 'base64'), format: 'der', type: 'spki' }), {
+        algorithms: [alg],
+        requiredClaims: ['iat', 'exp', 'sub'],
+        maxTokenAge: MAX_ASSERTION_SECONDS,
+        clockTolerance: this.clockSkew,
+      });
+      return payload;
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired || (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'iat')) return 'expired';
+      if (e instanceof joseErrors.JOSEError) return undefined;
+      throw e;
+    }
+  }
+
+  private refuse(user: string, message: string): never {
+    this.audit('assertion.refused', { user });
+    throw refused(message);
+  }
+}
+
+function isKeyId(kid: string): boolean {
+  return /^[0-9a-f]{64}$/.test(kid);
+}

@@ -1,0 +1,206 @@
+/**
+ * The challenge flow of SPEC §2, for clients that hold a key pair instead of a password (AMO's
+ * parcel clients). Coffer hands out a short-lived token bound to a user and an operation; the
+ * client proves it holds a key of that user by signing the token's exact bytes; Coffer then
+ * spends the token's `jti`, once, in the metadata store (so also across many nodes).
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { badRequest, CofferError, forbidden } from '../errors.js';
+import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
+import type { UserService } from '../users/user-service.js';
+import { isValidUsername } from '../users/user-service.js';
+import type { Audit } from './audit.js';
+import { keyRecordOf } from './key-service.js';
+import { parsePublicKey, verifySignature, type ParsedPublicKey } from './public-keys.js';
+import { effectiveGrants, type Scope } from './scopes.js';
+import type { SigningKeys } from './signing-keys.js';
+
+/** The `typ` of challenge tokens: never accepted where an access token is expected, nor the reverse. */
+export const CHALLENGE_TOKEN_TYPE = 'coffer-challenge+jwt';
+
+export type OperationName = 'upload' | 'download' | 'remove';
+
+/** What a challenge binds: the operation, and the data's hash (upload) or the parcel's id. */
+export interface ChallengeOperation {
+  name: OperationName;
+  hash?: string;
+  id?: string;
+}
+
+interface ChallengeClaims extends JWTPayload {
+  user: string;
+  operation: string | { name: string; hash?: string; id?: string };
+  jti: string;
+  exp: number;
+}
+
+/** The three headers of a signed request. */
+export interface SignedRequest {
+  token: string | undefined;
+  publicKey: string | undefined;
+  signature: string | undefined;
+}
+
+/** What a challenge that checked out grants. */
+export interface ChallengeGrant {
+  user: UserRecord;
+  operation: ChallengeOperation;
+}
+
+export interface ChallengeSettings {
+  issuer: string;
+  ttlSeconds: number;
+  clockSkew: number;
+  selfRegistration: boolean;
+}
+
+const OPERATION_NAMES: readonly OperationName[] = ['upload', 'download', 'remove'];
+const SCOPE_OF: Record<OperationName, Scope> = { upload: 'objects:write', download: 'objects:read', remove: 'objects:write' };
+const HASH = /^[0-9a-fA-F]{64}$/;
+const PARCEL_ID = /^[0-9a-fA-F]{72}$/;
+
+const refused = (message: string) => new CofferError(401, 'invalid_token', message);
+
+/** Parses the `operation` of a challenge request (SPEC §2); 400 says what is wrong. */
+export function parseOperation(raw: unknown): ChallengeOperation {
+  const names = OPERATION_NAMES.join('", "');
+  if (typeof raw === 'string') {
+    if (!(OPERATION_NAMES as readonly string[]).includes(raw)) throw badRequest(`"operation" must be one of "${names}", or an object with "name".`);
+    return { name: raw as OperationName };
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw badRequest('"operation" is required: {"name":"upload","hash": sha256_hex}, {"name":"download"|"remove","id": parcel_id}, or a bare name.');
+  }
+  const { name, hash, id } = raw as Record<string, unknown>;
+  if (typeof name !== 'string' || !(OPERATION_NAMES as readonly string[]).includes(name)) throw badRequest(`"operation.name" must be one of "${names}".`);
+  if (name === 'upload') {
+    if (id !== undefined) throw badRequest('An upload binds the data\'s "hash", not an "id".');
+    if (hash === undefined) return { name };
+    if (typeof hash !== 'string' || !HASH.test(hash)) throw badRequest('"operation.hash" must be the SHA-256 of the data: 64 hex digits.');
+    return { name, hash: hash.toLowerCase() };
+  }
+  if (hash !== undefined) throw badRequest(`A ${name} binds the parcel's "id", not a "hash".`);
+  if (id === undefined) return { name: name as OperationName };
+  if (typeof id !== 'string' || !PARCEL_ID.test(id)) throw badRequest('"operation.id" must be a parcel id: 72 hex digits.');
+  return { name: name as OperationName, id: id.toUpperCase() };
+}
+
+export class ChallengeService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly users: UserService,
+    private readonly keys: SigningKeys,
+    private readonly settings: ChallengeSettings,
+    private readonly audit: Audit,
+  ) {}
+
+  /** POST /api/v1/auth: a token for any well-formed request; whether the user exists is not revealed. */
+  async issue(input: { user?: unknown; operation?: unknown }): Promise<{ token: string }> {
+    const { user } = input;
+    if (typeof user !== 'string' || user === '' || user.length > 200) throw badRequest('"user" is required: a username or a P-256 key address.');
+    const operation = parseOperation(input.operation);
+    const now = Math.floor(Date.now() / 1000);
+    const claims: ChallengeClaims = {
+      iss: this.settings.issuer,
+      user,
+      operation: typeof input.operation === 'string' ? operation.name : operation,
+      jti: randomUUID(),
+      iat: now,
+      exp: now + this.settings.ttlSeconds,
+    };
+    const key = this.keys.current;
+    const header = { alg: key.alg, typ: CHALLENGE_TOKEN_TYPE, ...(key.alg === 'HS256' ? {} : { kid: key.kid }) };
+    return { token: await new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey) };
+  }
+
+  /**
+   * Checks a signed request for `expected` in SPEC's order (token, operation, key, signature)
+   * and then spends the token. The caller checks the data's hash against `operation.hash`: a
+   * failure then still leaves the token spent.
+   */
+  async authorize(request: SignedRequest, expected: { name: OperationName; id?: string }): Promise<ChallengeGrant> {
+    const { token, publicKey, signature } = request;
+    if (!token) throw refused('Send X-Auth-Token: the token from POST /api/v1/auth.');
+    if (!publicKey) throw refused('Send X-Public-Key: the public key whose private key signed the token.');
+    if (!signature) throw refused('Send X-Signature: the signature of the X-Auth-Token bytes.');
+    const claims = await this.verifyToken(token);
+
+    const operation = parseOperationClaim(claims.operation);
+    if (operation.name !== expected.name) throw refused(`This token was issued for ${operation.name}, not ${expected.name}.`);
+    if (operation.id !== undefined && expected.id !== undefined && operation.id !== expected.id.toUpperCase()) {
+      throw refused(`This token was issued for parcel ${operation.id}, not ${expected.id}.`);
+    }
+
+    const key = parsePublicKey(publicKey);
+    const owner = await this.ownerOf(claims.user, key);
+    if (!verifySignature(key, Buffer.from(token, 'ascii'), signature)) {
+      this.audit('challenge.refused', { user: claims.user, key: key.id, reason: 'signature' });
+      throw new CofferError(401, 'invalid_signature', 'X-Signature does not verify: sign the exact bytes of X-Auth-Token with the private key of X-Public-Key.');
+    }
+    if (!(await this.store.consumeChallenge(claims.jti, (claims.exp + this.settings.clockSkew) * 1000))) {
+      this.audit('challenge.replay', { user: claims.user, jti: claims.jti });
+      throw refused('This challenge token was used already; ask POST /api/v1/auth for a new one.');
+    }
+    const user = owner === 'create' ? await this.users.createKeyHolder(key.address!, keyRecordOf(key, 'self-registered')) : owner;
+    if (!effectiveGrants(user).includes(SCOPE_OF[expected.name])) {
+      throw forbidden(`User ${user.username} lacks the ${SCOPE_OF[expected.name]} grant that ${expected.name} needs.`, 'insufficient_scope');
+    }
+    return { user, operation };
+  }
+
+  private async verifyToken(token: string): Promise<ChallengeClaims> {
+    if (token.length > 8192 || token.split('.').length !== 3) throw refused('X-Auth-Token is not a challenge token from POST /api/v1/auth.');
+    try {
+      const { payload } = await jwtVerify(token, async (header) => {
+        const key = await this.keys.resolve(header.kid);
+        if (!key) throw refused('X-Auth-Token was signed by a key Coffer does not know.');
+        return key.verifyKey;
+      }, {
+        algorithms: [this.keys.algorithm],
+        issuer: this.settings.issuer,
+        typ: CHALLENGE_TOKEN_TYPE,
+        clockTolerance: this.settings.clockSkew,
+        requiredClaims: ['exp', 'jti', 'user', 'operation'],
+      });
+      if (typeof payload.user !== 'string' || typeof payload.jti !== 'string') throw refused('X-Auth-Token lacks the challenge claims.');
+      return payload as ChallengeClaims;
+    } catch (e) {
+      if (e instanceof CofferError) throw e;
+      if (e instanceof joseErrors.JWTExpired) throw refused('The challenge token has expired; ask POST /api/v1/auth for a new one.');
+      if (e instanceof joseErrors.JOSEError) throw refused('X-Auth-Token is not a valid challenge token from POST /api/v1/auth.');
+      throw e;
+    }
+  }
+
+  /**
+   * The user the key acts for: one that registered it under the name `identity`, or, when
+   * `identity` is the key's own address, the user named by that address ('create' when it is
+   * to be self-registered once the signature has checked out).
+   */
+  private async ownerOf(identity: string, key: ParsedPublicKey): Promise<UserRecord | 'create'> {
+    const named = isValidUsername(identity) ? await this.store.getUserByName(identity) : undefined;
+    if (named && !named.disabled && (await this.store.getPublicKey(named.id, key.id))) return named;
+    if (key.address && identity.toUpperCase() === key.address) {
+      const holder = named?.username === key.address ? named : await this.store.getUserByName(key.address);
+      if (holder) {
+        if (holder.disabled) throw refused(`User ${key.address} is disabled.`);
+        return holder;
+      }
+      if (this.settings.selfRegistration) return 'create';
+      this.audit('challenge.refused', { user: identity, key: key.id, reason: 'unknown address' });
+      throw refused(`No user ${key.address}, and self-registration by key is off (COFFER_PUBKEY_SELF_REGISTRATION); ask an admin to register the key.`);
+    }
+    this.audit('challenge.refused', { user: identity, key: key.id, reason: 'key not registered' });
+    throw refused(`X-Public-Key is not registered to user "${identity}".`);
+  }
+}
+
+/** The operation claim of a token Coffer signed (so well-formed, but read defensively). */
+function parseOperationClaim(raw: ChallengeClaims['operation']): ChallengeOperation {
+  try {
+    return parseOperation(raw);
+  } catch {
+    throw refused('X-Auth-Token names no operation Coffer knows.');
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The older parcel API (SPEC §4) and its challenge (SPEC §2): what AMO's clients speak. Requests
+ * prove their caller with the challenge headers, checked at onRequest (before any body is read).
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../../app.js';
+import type { ChallengeGrant, OperationName } from '../../auth/challenges.js';
+import { badRequest, forbidden } from '../../errors.js';
+import { parseParcelId } from '../../parcels/parcel-service.js';
+import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-store.js';
+import { isAddressName } from '../../users/user-service.js';
+import { bodyFields, isJson, mediaType } from '../body.js';
+import { prefers, single, type Query } from '../request-parts.js';
+import { bodyStream, sendObject, uploadOptions } from './objects.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    challenge: ChallengeGrant | null;
+  }
+  interface FastifyContextConfig {
+    /** The operation a signed request must hold a challenge for. */
+    challenge?: OperationName;
+  }
+}
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+const signed = [{ challenge: [] }];
+
+/** POST /api/v1/auth: a challenge token (SPEC §2). */
+export function challengeRoutes(app: FastifyInstance, s: Services): void {
+  app.post(
+    '/api/v1/auth',
+    { schema: { tags: ['parcels (AMO)'], summary: 'A challenge token: {"user","operation"} → {"token"}; sign its bytes with your key' } },
+    (request) => s.challenges.issue(bodyFields(request)),
+  );
+}
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function grantOf(request: FastifyRequest): ChallengeGrant {
+  if (!request.challenge) throw new Error('grantOf() on a route without a challenge');
+  return request.challenge;
+}
+
+/** Usernames are compared exactly; addresses (40 hex digits) in any case. */
+function sameUser(a: string, b: string): boolean {
+  return a === b || (isAddressName(a) && a.toUpperCase() === b.toUpperCase());
+}
+
+/** The JSON form of a download, streamed: the bytes are hex-encoded as they leave the store. */
+async function sendParcelJson(reply: FastifyReply, s: Services, parcel: ParcelRecord, owner: string, object: ObjectRecord) {
+  const head = `{"id":${JSON.stringify(parcel.id)},"owner":${JSON.stringify(owner)},"metadata":${parcel.metadata},"data":"`;
+  const bytes = await s.objects.open(object);
+  async function* json() {
+    yield Buffer.from(head);
+    for await (const chunk of bytes) yield Buffer.from((chunk as Buffer).toString('hex'));
+    yield Buffer.from('"}');
+  }
+  reply.type('application/json; charset=utf-8').header('content-length', String(Buffer.byteLength(head) + object.size * 2 + 2));
+  return reply.send(Readable.from(json(), { objectMode: false }));
+}
+
+export function parcelRoutes(app: FastifyInstance, s: Services): void {
+  // JSON bodies are parsed (up to COFFER_PARCEL_JSON_MAX_BYTES, set per route); any other body
+  // reaches the upload unread, as a stream.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  app.decorateRequest('challenge', null);
+  app.addHook('onRequest', async (request) => {
+    const name = request.routeOptions.config.challenge;
+    // Inspecting (?key=) needs no proof.
+    if (!name || (name === 'download' && (request.query as Query).key !== undefined)) return;
+    const rawId = (request.params as { id?: string }).id;
+    const id = rawId === undefined ? undefined : parseParcelId(rawId);
+    request.challenge = await s.challenges.authorize(
+      { token: headerOf(request, 'x-auth-token'), publicKey: headerOf(request, 'x-public-key'), signature: headerOf(request, 'x-signature') },
+      { name, ...(id ? { id } : {}) },
+    );
+  });
+
+  app.post(
+    '/api/v1/parcels',
+    {
+      bodyLimit: s.config.parcelJsonMaxBytes,
+      config: { challenge: 'upload' },
+      schema: {
+        tags: ['parcels (AMO)'],
+        summary: 'Upload a parcel: JSON {"owner","metadata","data": hex}, or the raw bytes with any other content type',
+        security: signed,
+      },
+    },
+    async (request) => {
+      const grant = grantOf(request);
+      const expectedSha256 = grant.operation.hash;
+      if (!isJson(mediaType(request))) {
+        const { contentType, size } = uploadOptions(request);
+        return { id: (await s.parcels.upload(grant.user, bodyStream(request), { expectedSha256, metadata: {}, contentType, size })).id };
+      }
+      const { owner, metadata, data } = bodyFields(request);
+      if (owner !== undefined && (typeof owner !== 'string' || !sameUser(owner, grant.user.username))) {
+        throw forbidden(`"owner" must be the challenge's user (${grant.user.username}), or absent.`);
+      }
+      if (typeof data !== 'string' || !HEX.test(data)) throw badRequest('"data" must be the parcel\'s bytes in hex (an even number of hex digits).');
+      const bytes = Buffer.from(data, 'hex');
+      const { id } = await s.parcels.upload(grant.user, Readable.from([bytes]), { expectedSha256, metadata, contentType: undefined, size: bytes.length });
+      return { id };
+    },
+  );
+
+  app.get(
+    '/api/v1/parcels/:id',
+    {
+      exposeHeadRoute: false,
+      config: { challenge: 'download' },
+      schema: {
+        tags: ['parcels (AMO)'],
+        summary: 'Download (JSON with hex data; raw with Accept: application/octet-stream), or ?key=metadata|owner without proof',
+        security: signed,
+      },
+    },
+    async (request, reply) => {
+      const id = parseParcelId((request.params as { id: string }).id);
+      const key = single(request.query as Query, 'key');
+      if (key !== undefined) {
+        if (key !== 'metadata' && key !== 'owner') throw badRequest(`"key" may be "metadata" or "owner", not "${key.slice(0, 50)}".`);
+        const parcel = await s.parcels.get(id);
+        if (key === 'metadata') return reply.type('application/json; charset=utf-8').send(`{"metadata":${parcel.metadata}}`);
+        return { owner: (await s.store.getUserById(parcel.owner))?.username ?? null };
+      }
+      const grant = grantOf(request);
+      const { parcel, object } = await s.parcels.open(grant.user.id, id);
+      if (prefers(request.headers.accept, 'application/octet-stream')) return sendObject(request, reply, s.objects, object, true);
+      return sendParcelJson(reply, s, parcel, grant.user.username, object);
+    },
+  );
+
+  app.delete(
+    '/api/v1/parcels/:id',
+    { config: { challenge: 'remove' }, schema: { tags: ['parcels (AMO)'], summary: 'Remove a parcel (its owner only)', security: signed } },
+    async (request, reply) => {
+      const id = parseParcelId((request.params as { id: string }).id);
+      await s.parcels.remove(grantOf(request).user.id, id);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * The older parcel API of SPEC §4 (what AMO's clients speak): a parcel is content-addressed,
+ * id = storage id + uppercase SHA-256 of its bytes, and belongs to one owner. Its bytes are that
+ * owner's object `parcels/{id}`, so /v1/objects sees (and may delete) it; its owner and metadata
+ * sit in the parcels table, written in the same transaction as the object's index entry.
+ */
+import type { Readable } from 'node:stream';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
+import type { BlobStore } from '../storage/blob/blob-store.js';
+import type { MetadataStore, ObjectRecord, ParcelRecord } from '../storage/meta/metadata-store.js';
+import { newObjectRecord, type ObjectService, type Owner } from './object-service.js';
+
+const PARCEL_ID = /^[0-9a-fA-F]{72}$/;
+
+/** A parcel id as stored (uppercase); 400 when it cannot be one. */
+export function parseParcelId(raw: string): string {
+  if (!PARCEL_ID.test(raw)) throw badRequest(`"${raw.slice(0, 100)}" is not a parcel id: those are 72 hex digits (storage id + SHA-256).`);
+  return raw.toUpperCase();
+}
+
+export function parcelObjectPath(id: string): string {
+  return `parcels/${id}`;
+}
+
+export interface ParcelUpload {
+  /** The SHA-256 the data must have (the challenge's), hex. */
+  expectedSha256: string | undefined;
+  /** The metadata object as uploaded ({} when absent). */
+  metadata: unknown;
+  contentType: string | undefined;
+  size: number | undefined;
+}
+
+export class ParcelService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly objects: ObjectService,
+    private readonly storageId: string,
+  ) {}
+
+  /** Stores the bytes; the same owner uploading the same bytes again changes nothing; another owner gets 409. */
+  async upload(owner: Owner, body: Readable, upload: ParcelUpload): Promise<{ id: string; created: boolean }> {
+    const metadata = upload.metadata ?? {};
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw badRequest('"metadata" must be a JSON object.');
+    const blobKey = this.blobs.newKey(owner.username);
+    const { size, sha256 } = await this.blobs.put(
+      blobKey,
+      body,
+      this.objects.blobOptions({ contentType: upload.contentType, expectedSha256: upload.expectedSha256, size: upload.size }),
+    );
+    const id = this.storageId + sha256.toUpperCase();
+    const now = Date.now();
+    const parcel: ParcelRecord = { id, owner: owner.id, metadata: JSON.stringify(metadata), createdAt: now };
+    let result: Awaited<ReturnType<MetadataStore['parcelPut']>>;
+    try {
+      result = await this.store.parcelPut(parcel, newObjectRecord(parcelObjectPath(id), blobKey, size, sha256, upload.contentType));
+    } catch (e) {
+      await this.blobs.delete(blobKey).catch(() => {});
+      throw e;
+    }
+    if (result.existing) {
+      await this.blobs.delete(blobKey).catch(() => {});
+      if (result.existing.owner !== owner.id) throw conflict(`Parcel ${id} exists already and belongs to another user.`);
+      return { id, created: false };
+    }
+    if (result.previousObject) await this.blobs.delete(result.previousObject.blobKey).catch(() => {});
+    return { id, created: true };
+  }
+
+  /** The parcel (for inspection: no owner check). */
+  async get(id: string): Promise<ParcelRecord> {
+    const parcel = await this.store.parcelGet(id);
+    if (!parcel) throw notFound(`No parcel ${id}.`);
+    return parcel;
+  }
+
+  /** The parcel and its object, for its owner only. */
+  async open(ownerId: string, id: string): Promise<{ parcel: ParcelRecord; object: ObjectRecord }> {
+    const parcel = await this.ownedBy(ownerId, id);
+    const object = await this.store.objectGet(ownerId, parcelObjectPath(id));
+    if (!object) throw notFound(`No parcel ${id}.`);
+    return { parcel, object };
+  }
+
+  /** Removes the parcel and its object together. */
+  async remove(ownerId: string, id: string): Promise<void> {
+    await this.ownedBy(ownerId, id);
+    await this.objects.delete(ownerId, parcelObjectPath(id));
+  }
+
+  private async ownedBy(ownerId: string, id: string): Promise<ParcelRecord> {
+    const parcel = await this.get(id);
+    if (parcel.owner !== ownerId) throw forbidden(`Parcel ${id} belongs to another user.`);
+    return parcel;
+  }
+}
