@@ -326,6 +326,66 @@ for (const backend of backends) {
       assert.deepEqual((await store.listPublicKeys('ka')).map((r) => r.id), ['k1']);
     });
 
+    test('public keys: one key of one owner is found by id', async () => {
+      const k = { id: 'gk1', type: 'ed25519', spki: 'AAAA', label: 'l', address: null, createdAt: 7 };
+      await store.addPublicKey('ga', k);
+      assert.deepEqual(await store.getPublicKey('ga', 'gk1'), k);
+      assert.equal(await store.getPublicKey('gb', 'gk1'), undefined, "another owner's key is not found");
+    });
+
+    test('challenges: a jti is spent once, also by 50 concurrent spenders; spent ones are swept after they expire', async () => {
+      assert.equal(await store.consumeChallenge('jti-a', 1000), true);
+      assert.equal(await store.consumeChallenge('jti-a', 1000), false);
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.consumeChallenge('jti-race', 5000)));
+      assert.equal(results.filter(Boolean).length, 1);
+      await store.sweep(2000, 1);
+      assert.equal(await store.consumeChallenge('jti-a', 1000), true, 'swept once expired (an expired token is refused before this)');
+      assert.equal(await store.consumeChallenge('jti-race', 5000), false, 'not swept before it expires');
+    });
+
+    test('parcels: recorded with their object in one step; an existing id is returned unchanged; deleted together', async () => {
+      const id = '00000001' + 'AB'.repeat(32);
+      const path = `parcels/${id}`;
+      const obj = (blobKey: string) => ({ path, blobKey, size: 3, sha256: 'ab'.repeat(32), contentType: 'application/octet-stream', createdAt: 10, updatedAt: 10 });
+      const parcel = { id, owner: 'pa', metadata: '{"n":1}', createdAt: 10 };
+      assert.deepEqual(await store.parcelPut(parcel, obj('pb1')), {});
+      assert.deepEqual(await store.parcelGet(id), parcel);
+      assert.equal((await store.objectGet('pa', path))?.blobKey, 'pb1');
+      const again = await store.parcelPut({ ...parcel, owner: 'pz', metadata: '{}' }, obj('pb2'));
+      assert.deepEqual(again.existing, parcel, 'the first upload stands');
+      assert.equal(await store.objectGet('pz', path), undefined, 'nothing written for the second uploader');
+      assert.equal((await store.objectGet('pa', path))?.blobKey, 'pb1');
+      assert.equal(await store.parcelDelete('pz', id, path), undefined, 'only the owner deletes');
+      assert.ok(await store.parcelGet(id));
+      assert.equal((await store.parcelDelete('pa', id, path))?.blobKey, 'pb1');
+      assert.equal(await store.parcelGet(id), undefined);
+      assert.equal(await store.objectGet('pa', path), undefined);
+      // An object already at the path (written before) is replaced and handed back.
+      await store.objectPut('pa', obj('old'));
+      assert.equal((await store.parcelPut(parcel, obj('new'))).previousObject?.blobKey, 'old');
+    });
+
+    test('parcels: concurrent uploads of one id: one is recorded, the others get it as existing', async () => {
+      const id = '00000001' + 'CD'.repeat(32);
+      const path = `parcels/${id}`;
+      const results = await Promise.all(
+        ['r1', 'r2', 'r3', 'r4'].map((owner) =>
+          store.parcelPut({ id, owner, metadata: '{}', createdAt: 1 }, { path, blobKey: `b-${owner}`, size: 1, sha256: 'cd'.repeat(32), contentType: 'x/y', createdAt: 1, updatedAt: 1 }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.existing === undefined).length, 1);
+      const winner = (await store.parcelGet(id))!.owner;
+      assert.ok(results.every((r) => r.existing === undefined || r.existing.owner === winner));
+    });
+
+    test('deleting a user deletes their parcels', async () => {
+      const u = (await store.createUser(newUser('parcel-owner')))!;
+      const id = '00000001' + 'EF'.repeat(32);
+      await store.parcelPut({ id, owner: u.id, metadata: '{}', createdAt: 1 }, { path: `parcels/${id}`, blobKey: 'pk', size: 1, sha256: 'ef'.repeat(32), contentType: 'x/y', createdAt: 1, updatedAt: 1 });
+      await store.deleteUser(u.id);
+      assert.equal(await store.parcelGet(id), undefined);
+    });
+
     test('ping answers', async () => {
       await store.ping();
       assert.ok(['sqlite', 'postgres'].includes(store.dialect));

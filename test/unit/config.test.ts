@@ -176,3 +176,14 @@ test('an unreadable or non-object config file is refused with a ConfigError', as
   refuses({}, [/broken\.json/], await configFile('broken.json', '{"port": '));
   refuses({}, [/array\.json/], await configFile('array.json', '[1, 2]'));
 });
+
+test('key-holding clients: self-registration follows open registration unless set; storage id and limits validated', () => {
+  const d = loadConfig({});
+  assert.deepEqual([d.challengeTtl, d.pubkeySelfRegistration, d.parcelStorageId, d.parcelJsonMaxBytes], [60, false, '00000001', 64 * 1024 * 1024]);
+  assert.equal(loadConfig({ COFFER_OPEN_REGISTRATION: 'true' }).pubkeySelfRegistration, true);
+  assert.equal(loadConfig({ COFFER_OPEN_REGISTRATION: 'true', COFFER_PUBKEY_SELF_REGISTRATION: 'false' }).pubkeySelfRegistration, false);
+  assert.equal(loadConfig({ COFFER_PUBKEY_SELF_REGISTRATION: 'true' }).pubkeySelfRegistration, true);
+  assert.equal(loadConfig({ COFFER_PARCEL_STORAGE_ID: 'abcdef01' }).parcelStorageId, 'ABCDEF01');
+  assert.throws(() => loadConfig({ COFFER_PARCEL_STORAGE_ID: '123' }), (e: unknown) => e instanceof ConfigError && /COFFER_PARCEL_STORAGE_ID.*8 hex digits/.test(e.message));
+  assert.throws(() => loadConfig({ COFFER_CHALLENGE_TTL: '0' }), /COFFER_CHALLENGE_TTL/);
+});
