@@ -61,12 +61,13 @@ export class AssertionService {
     const candidates = (await this.store.listPublicKeys(user.id)).filter(
       (k) => k.type === keyType && (header.kid === undefined || !isKeyId(header.kid) || k.id === header.kid),
     );
-    let payload: JWTPayload | 'expired' | undefined;
+    // A key that verifies the signature but whose claims fail tells what is wrong with them.
+    let payload: JWTPayload | string | undefined;
     for (const key of candidates) {
       payload = await this.verifyWith(token, key, alg);
       if (payload) break;
     }
-    if (payload === 'expired') return this.refuse(user.username, `The assertion has expired (or was issued more than ${MAX_ASSERTION_SECONDS} s ago); sign a new one.`);
+    if (typeof payload === 'string') return this.refuse(user.username, payload);
     if (!payload) return this.refuse(user.username, `The assertion is not signed by a ${keyType} key registered to "${user.username}" (register it with POST /v1/keys).`);
     const { iat, exp } = payload as { iat: number; exp: number };
     if (exp - iat > MAX_ASSERTION_SECONDS) return this.refuse(user.username, `An assertion lives at most ${MAX_ASSERTION_SECONDS} s (exp − iat); this one asks for ${exp - iat} s.`);
@@ -82,8 +83,8 @@ export class AssertionService {
     };
   }
 
-  /** The payload when `key` signed the token and its times check out; 'expired' when only they fail. */
-  private async verifyWith(token: string, key: PublicKeyRecord, alg: string): Promise<JWTPayload | 'expired' | undefined> {
+  /** The payload when `key` signed the token and its claims check out; what is wrong with the claims when only they fail. */
+  private async verifyWith(token: string, key: PublicKeyRecord, alg: string): Promise<JWTPayload | string | undefined> {
     try {
       const { payload } = await jwtVerify(token, createPublicKey({ key: Buffer.from(key.spki, 'base64'), format: 'der', type: 'spki' }), {
         algorithms: [alg],
@@ -93,7 +94,12 @@ export class AssertionService {
       });
       return payload;
     } catch (e) {
-      if (e instanceof joseErrors.JWTExpired || (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'iat')) return 'expired';
+      if (e instanceof joseErrors.JWTExpired) return 'The assertion has expired; sign a new one.';
+      if (e instanceof joseErrors.JWTClaimValidationFailed) {
+        if (e.reason === 'missing') return `The assertion lacks "${e.claim}": "sub", "iat" and "exp" are required.`;
+        if (e.claim === 'iat') return `The assertion's "iat" is in the future or more than ${MAX_ASSERTION_SECONDS} s ago; sign a new one.`;
+        return `The assertion's "${e.claim}" claim is not valid (${e.message}).`;
+      }
       if (e instanceof joseErrors.JOSEError) return undefined;
       throw e;
     }
