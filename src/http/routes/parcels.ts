@@ -24,7 +24,7 @@ declare module 'fastify' {
   }
 }
 
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 const signed = [{ challenge: [] }];
 
 /** POST /api/v1/auth: a challenge token (SPEC §2). */
@@ -109,7 +109,7 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
       if (owner !== undefined && (typeof owner !== 'string' || !sameUser(owner, grant.user.username))) {
         throw forbidden(`"owner" must be the challenge's user (${grant.user.username}), or absent.`);
       }
-      if (typeof data !== 'string' || !HEX.test(data)) throw badRequest('"data" must be the parcel\'s bytes in hex (an even number of hex digits).');
+      if (typeof data !== 'string' || data.length % 2 !== 0 || !HEX_DIGITS.test(data)) throw badRequest('"data" must be the parcel\'s bytes in hex (an even number of hex digits).');
       const bytes = Buffer.from(data, 'hex');
       const { id } = await s.parcels.upload(grant.user, Readable.from([bytes]), { expectedSha256, metadata, contentType: undefined, size: bytes.length });
       return { id };
