@@ -1,6 +1,7 @@
 /**
  * Bounded memory: 1 GiB goes up and comes back through a real `coffer serve` process (dist/), on the
- * filesystem and on S3 (Ceph RGW), and the server's peak RSS (VmHWM) must stay under 200 MiB.
+ * filesystem and on S3 (Ceph RGW), and the server's peak RSS (VmHWM) must stay under 200 MiB. So
+ * does a parcel of AMO's API whose JSON download carries 1 GiB of hex.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
+import { challengeHeaders, makeKey } from '../helpers/key-client.js';
 
 const GIB = 1024 * 1024 * 1024;
 const LIMIT_MIB = 200;
@@ -56,11 +58,15 @@ async function startCoffer(env: Record<string, string>): Promise<{ child: ChildP
   return { child, base, dir };
 }
 
-/** PUTs `size` bytes generated on the fly; resolves the answer and the SHA-256 that was sent. */
+/** Sends `size` bytes generated on the fly; resolves the answer and the SHA-256 that was sent. */
 function upload(url: string, token: string, size: number): Promise<{ status: number; body: string; sha256: string }> {
+  return send('PUT', url, { authorization: `Bearer ${token}` }, size);
+}
+
+function send(method: string, url: string, headers: Record<string, string>, size: number): Promise<{ status: number; body: string; sha256: string }> {
   const hash = createHash('sha256');
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) } }, (res) => {
+    const req = request(url, { method, headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(size) } }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode!, body, sha256: hash.digest('hex') }));
@@ -81,13 +87,44 @@ function upload(url: string, token: string, size: number): Promise<{ status: num
 }
 
 function download(url: string, token: string): Promise<{ size: number; sha256: string }> {
+  return receive(url, { authorization: `Bearer ${token}` }, (d, hash) => {
+    hash.update(d);
+    return d.length;
+  });
+}
+
+/** Receives a parcel's JSON download, decoding the "data" hex as it streams past. */
+function downloadParcelJson(url: string, headers: Record<string, string>): Promise<{ size: number; sha256: string }> {
+  const marker = '"data":"';
+  let head = '';
+  let inData = false;
+  let carry = '';
+  return receive(url, headers, (d, hash) => {
+    let text = d.toString('latin1');
+    if (!inData) {
+      head += text;
+      const at = head.indexOf(marker);
+      if (at < 0) return 0;
+      inData = true;
+      text = head.slice(at + marker.length);
+    }
+    const end = text.indexOf('"');
+    const hex = carry + (end < 0 ? text : text.slice(0, end));
+    const even = hex.length - (hex.length % 2);
+    carry = hex.slice(even);
+    const bytes = Buffer.from(hex.slice(0, even), 'hex');
+    hash.update(bytes);
+    return bytes.length;
+  });
+}
+
+function receive(url: string, headers: Record<string, string>, take: (chunk: Buffer, hash: ReturnType<typeof createHash>) => number): Promise<{ size: number; sha256: string }> {
   return new Promise((resolve, reject) => {
-    request(url, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+    request(url, { headers }, (res) => {
       const hash = createHash('sha256');
       let size = 0;
       res.on('data', (d: Buffer) => {
-        size += d.length;
-        hash.update(d);
+        size += take(d, hash);
       });
       res.on('end', () => resolve({ size, sha256: hash.digest('hex') }));
       res.on('error', reject);
@@ -140,5 +177,37 @@ test('1 GiB up and down on S3 (Ceph RGW) in bounded memory', { timeout: 300_000 
     });
   } finally {
     await rm(keyDir, { recursive: true, force: true });
+  }
+});
+
+test('a parcel of AMO\'s API: 512 MiB up raw, down as 1 GiB of JSON hex, in bounded memory', { timeout: 300_000 }, async () => {
+  const { child, base, dir } = await startCoffer({});
+  try {
+    const login = await fetch(`${base}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'memory-admin-pw' }) });
+    const { access_token: token } = (await login.json()) as { access_token: string };
+    const key = makeKey('ed25519');
+    const registered = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ key: key.raw.toString('hex') }) });
+    assert.equal(registered.status, 201);
+    const challenge = async (operation: unknown) => {
+      const res = await fetch(`${base}/api/v1/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', operation }) });
+      return challengeHeaders(key, ((await res.json()) as { token: string }).token);
+    };
+    const size = GIB / 2;
+    const up = await send('POST', `${base}/api/v1/parcels`, await challenge('upload'), size);
+    assert.equal(up.status, 200, up.body);
+    const { id } = JSON.parse(up.body) as { id: string };
+    assert.equal(id, `00000001${up.sha256.toUpperCase()}`);
+    const peakAfterUpload = await peakRssMiB(child.pid!);
+    const t0 = Date.now();
+    const down = await downloadParcelJson(`${base}/api/v1/parcels/${id}`, await challenge({ name: 'download', id }));
+    const seconds = (Date.now() - t0) / 1000;
+    assert.deepEqual(down, { size, sha256: up.sha256 });
+    const peak = await peakRssMiB(child.pid!);
+    process.stdout.write(`# parcel: peak RSS ${peakAfterUpload.toFixed(0)} MiB after the upload; JSON download of 1 GiB of hex at ${(1024 / seconds).toFixed(0)} MiB/s, server peak RSS ${peak.toFixed(0)} MiB\n`);
+    assert.ok(peak < LIMIT_MIB, `the server's peak RSS was ${peak.toFixed(0)} MiB (limit ${LIMIT_MIB})`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -57,7 +57,7 @@ async function sendParcelJson(reply: FastifyReply, s: Services, parcel: ParcelRe
   const bytes = await s.objects.open(object);
   async function* json() {
     yield Buffer.from(head);
-    for await (const chunk of bytes) yield Buffer.from((chunk as Buffer).toString('hex'));
+    for await (const chunk of bytes as AsyncIterable<Buffer>) yield Buffer.from(chunk.toString('hex'), 'latin1');
     yield Buffer.from('"}');
   }
   reply.type('application/json; charset=utf-8').header('content-length', String(Buffer.byteLength(head) + object.size * 2 + 2));
