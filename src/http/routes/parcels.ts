@@ -12,6 +12,7 @@ import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-sto
 import { isAddressName } from '../../users/user-service.js';
 import { bodyFields, isJson, mediaType } from '../body.js';
 import { prefers, single, type Query } from '../request-parts.js';
+import { hexOf } from '../../util/hex.js';
 import { bodyStream, sendObject, uploadOptions } from './objects.js';
 
 declare module 'fastify' {
@@ -57,7 +58,7 @@ async function sendParcelJson(reply: FastifyReply, s: Services, parcel: ParcelRe
   const bytes = await s.objects.open(object);
   async function* json() {
     yield Buffer.from(head);
-    for await (const chunk of bytes as AsyncIterable<Buffer>) yield Buffer.from(chunk.toString('hex'), 'latin1');
+    for await (const chunk of bytes as AsyncIterable<Buffer>) yield hexOf(chunk);
     yield Buffer.from('"}');
   }
   reply.type('application/json; charset=utf-8').header('content-length', String(Buffer.byteLength(head) + object.size * 2 + 2));
