@@ -130,7 +130,6 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     challenges: new ChallengeService(store, users, keys, {
       issuer: config.jwtIssuer,
       ttlSeconds: config.challengeTtl,
-      clockSkew: config.clockSkewSeconds,
       selfRegistration: config.pubkeySelfRegistration,
     }, audit),
     assertions: new AssertionService(store, keys, config.clockSkewSeconds, audit),

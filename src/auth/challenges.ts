@@ -51,7 +51,6 @@ export interface ChallengeGrant {
 export interface ChallengeSettings {
   issuer: string;
   ttlSeconds: number;
-  clockSkew: number;
   selfRegistration: boolean;
 }
 
@@ -61,6 +60,18 @@ const HASH = /^[0-9a-fA-F]{64}$/;
 const PARCEL_ID = /^[0-9a-fA-F]{72}$/;
 
 const refused = (message: string) => new CofferError(401, 'invalid_token', message);
+
+/**
+ * A key that is not the user's and a signature that does not verify get the same answer, so a
+ * signed request cannot be used to learn which users exist or which keys they hold (the audit
+ * log says which it was).
+ */
+const notProven = () =>
+  new CofferError(
+    401,
+    'invalid_signature',
+    'X-Public-Key is not a key of this user, or X-Signature does not verify: sign the exact bytes of X-Auth-Token with the private key of a key registered to the user (or whose address is the user).',
+  );
 
 /** Parses the `operation` of a challenge request (SPEC §2); 400 says what is wrong. */
 export function parseOperation(raw: unknown): ChallengeOperation {
@@ -136,9 +147,9 @@ export class ChallengeService {
     const owner = await this.ownerOf(claims.user, key);
     if (!verifySignature(key, Buffer.from(token, 'ascii'), signature)) {
       this.audit('challenge.refused', { user: claims.user, key: key.id, reason: 'signature' });
-      throw new CofferError(401, 'invalid_signature', 'X-Signature does not verify: sign the exact bytes of X-Auth-Token with the private key of X-Public-Key.');
+      throw notProven();
     }
-    if (!(await this.store.consumeChallenge(claims.jti, (claims.exp + this.settings.clockSkew) * 1000))) {
+    if (!(await this.store.consumeChallenge(claims.jti, claims.exp * 1000))) {
       this.audit('challenge.replay', { user: claims.user, jti: claims.jti });
       throw refused('This challenge token was used already; ask POST /api/v1/auth for a new one.');
     }
@@ -160,7 +171,8 @@ export class ChallengeService {
         algorithms: [this.keys.algorithm],
         issuer: this.settings.issuer,
         typ: CHALLENGE_TOKEN_TYPE,
-        clockTolerance: this.settings.clockSkew,
+        // Only Coffer's own clocks are involved: a challenge lives exactly its lifetime.
+        clockTolerance: 0,
         requiredClaims: ['exp', 'jti', 'user', 'operation'],
       });
       if (typeof payload.user !== 'string' || typeof payload.jti !== 'string') throw refused('X-Auth-Token lacks the challenge claims.');
@@ -183,16 +195,13 @@ export class ChallengeService {
     if (named && !named.disabled && (await this.store.getPublicKey(named.id, key.id))) return named;
     if (key.address && identity.toUpperCase() === key.address) {
       const holder = named?.username === key.address ? named : await this.store.getUserByName(key.address);
-      if (holder) {
-        if (holder.disabled) throw refused(`User ${key.address} is disabled.`);
-        return holder;
-      }
-      if (this.settings.selfRegistration) return 'create';
-      this.audit('challenge.refused', { user: identity, key: key.id, reason: 'unknown address' });
-      throw refused(`No user ${key.address}, and self-registration by key is off (COFFER_PUBKEY_SELF_REGISTRATION); ask an admin to register the key.`);
+      if (holder && !holder.disabled) return holder;
+      if (!holder && this.settings.selfRegistration) return 'create';
+      this.audit('challenge.refused', { user: identity, key: key.id, reason: holder ? 'user disabled' : 'unknown address, self-registration off' });
+      throw notProven();
     }
-    this.audit('challenge.refused', { user: identity, key: key.id, reason: 'key not registered' });
-    throw refused(`X-Public-Key is not registered to user "${identity}".`);
+    this.audit('challenge.refused', { user: identity, key: key.id, reason: 'key not registered to the user' });
+    throw notProven();
   }
 }
 

@@ -121,7 +121,11 @@ export function verifySignature(key: ParsedPublicKey, message: Buffer, signature
     case 'ed25519':
       return attempt(() => verify(null, message, key.key, sig));
     case 'p256':
-      return attempt(() => verify('sha256', message, { key: key.key, dsaEncoding: sig.length === 64 ? 'ieee-p1363' : 'der' }, sig));
+      // 64 bytes is almost always r‖s, but a DER signature can be 64 bytes long too.
+      return (
+        (sig.length === 64 && attempt(() => verify('sha256', message, { key: key.key, dsaEncoding: 'ieee-p1363' }, sig))) ||
+        attempt(() => verify('sha256', message, { key: key.key, dsaEncoding: 'der' }, sig))
+      );
     case 'rsa':
       return (
         attempt(() => verify('sha256', message, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, sig)) ||

@@ -42,13 +42,22 @@ function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function parseExpiresIn(raw: unknown): number {
-  if (raw === undefined) return DEFAULT_PRESIGN_SECONDS;
+function parseExpiresIn(raw: unknown, max: number): number {
+  if (raw === undefined) return Math.min(DEFAULT_PRESIGN_SECONDS, max);
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > MAX_PRESIGN_SECONDS) {
-    throw badRequest(`"expires_in" must be whole seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days).`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > max) {
+    const limit = max === MAX_PRESIGN_SECONDS ? `${MAX_PRESIGN_SECONDS} (7 days)` : `${max} (the most a client-signed assertion may ask for)`;
+    throw badRequest(`"expires_in" must be whole seconds from 1 to ${limit}.`);
   }
   return n;
+}
+
+/**
+ * The presign prototype's client sends the local file name as `file`, as typed: `./a.bin` and
+ * `/tmp/a.bin` name the object `a.bin` and `tmp/a.bin`.
+ */
+function fileAlias(file: string): string {
+  return file.replace(/^(?:\.?\/)+/, '');
 }
 
 export class PresignService {
@@ -58,8 +67,9 @@ export class PresignService {
     private readonly secret: Buffer,
   ) {}
 
-  async presign(user: UserRecord, input: PresignInput, baseUrl: string): Promise<PresignAnswer> {
-    const rawPath = input.path ?? input.file;
+  /** `maxSeconds` caps the URL's life (an assertion, replayable for up to an hour, may not mint week-long URLs). */
+  async presign(user: UserRecord, input: PresignInput, baseUrl: string, maxSeconds = MAX_PRESIGN_SECONDS): Promise<PresignAnswer> {
+    const rawPath = input.path ?? (typeof input.file === 'string' ? fileAlias(input.file) : input.file);
     if (typeof rawPath !== 'string' || rawPath === '') throw badRequest('Send the object\'s "path" (alias "file").');
     const path = ObjectService.parsePath(rawPath);
     // The presign prototype's client sends {"file","user"} and means an upload.
@@ -68,7 +78,7 @@ export class PresignService {
     if (method === 'PUT') ObjectService.assertWritable(path);
     if (input.user !== undefined && input.user !== user.username) throw forbidden('"user" names another user; you can presign only your own objects.');
     if (input.content_type !== undefined && typeof input.content_type !== 'string') throw badRequest('"content_type" must be a string.');
-    const expiresIn = parseExpiresIn(input.expires_in);
+    const expiresIn = parseExpiresIn(input.expires_in, maxSeconds);
     const expiresAt = Math.floor(Date.now() / 1000) + expiresIn;
 
     let url: string;

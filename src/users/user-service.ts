@@ -46,9 +46,6 @@ export function isAddressName(name: string): boolean {
 export function parseUsername(name: unknown): string {
   if (name === undefined || name === null || name === '') throw badRequest('"username" is required.');
   if (!isValidUsername(name)) throw badRequest('"username" must be 1-64 characters of A-Z a-z 0-9 . _ - (and not "." or "..")');
-  if (isAddressName(name)) {
-    throw badRequest('Names of 40 hex digits are P-256 key addresses, kept for the holders of those keys (they sign in with the key, see POST /api/v1/auth).');
-  }
   return name;
 }
 
@@ -106,13 +103,23 @@ export class UserService {
     if (!this.settings.openRegistration) {
       throw forbidden('Registration is closed; ask an admin for an account (COFFER_OPEN_REGISTRATION).', 'registration_closed');
     }
-    const user = await this.insert(parseUsername(input.username ?? input.name), input.password, false, [...DEFAULT_GRANTS]);
+    const username = parseUsername(input.username ?? input.name);
+    // Whoever holds a P-256 key acts as the user named by its address: nobody else may sign up
+    // under that name (an admin may create it, as COFFER_PUBKEY_SELF_REGISTRATION would).
+    if (isAddressName(username)) {
+      throw badRequest('Names of 40 hex digits are P-256 key addresses, kept for the holders of those keys (they sign in with the key, see POST /api/v1/auth).');
+    }
+    const user = await this.insert(username, input.password, false, [...DEFAULT_GRANTS]);
     this.audit('user.register', { username: user.username });
     return user;
   }
 
   async create(actor: Principal, input: NewUserInput): Promise<UserRecord> {
     const username = parseUsername(input.username ?? input.name);
+    // The name of a key holder is the address in uppercase, as self-registration makes it.
+    if (isAddressName(username) && username !== username.toUpperCase()) {
+      throw badRequest(`A user named by a P-256 key address is spelled in uppercase: ${username.toUpperCase()}.`);
+    }
     const admin = input.admin === undefined ? false : parseBoolean(input.admin, 'admin');
     const grants = input.grants === undefined ? [...DEFAULT_GRANTS] : parseGrants(input.grants);
     const wantsAdmin = admin || grantsAdmin(input.grants);

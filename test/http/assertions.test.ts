@@ -359,6 +359,28 @@ describe('client-signed assertions on POST /v1/presign (fs)', () => {
     await assertProblem(res, 401);
   });
 
+  test('an assertion presigns for at most an hour: expires_in above 3600 is a 400 (a token may still ask for 7 days)', async () => {
+    const assertion = selfSignedJwt(alice.rsa, claimsOf('alice'));
+    const long = await presignAs(assertion, { file: file(), user: 'alice', expires_in: 3601 });
+    await assertProblem(long, 400, 'invalid_request');
+    const hour = await presigned(await presignAs(assertion, { file: file(), user: 'alice', expires_in: 3600 }));
+    assert.ok(Date.parse(hour.expires_at) - Date.now() <= 3600_000);
+    await presigned(await presignAs(aliceToken, { file: file(), user: 'alice', expires_in: 7 * 86_400 }));
+  });
+
+  test('the prototype sends its local path as "file": "./x" and "/dir/x" name the objects x and dir/x', async () => {
+    const name = `local-${randomBytes(4).toString('hex')}.bin`;
+    const assertion = selfSignedJwt(alice.rsa, claimsOf('alice'));
+    for (const [sent, stored] of [[`./${name}`, name], [`/tmp/${name}`, `tmp/${name}`]] as const) {
+      const body = await presigned(await presignAs(assertion, { file: sent, user: 'alice' }));
+      assert.equal((await fetch(body.url, { method: 'PUT', body: Buffer.from(sent) })).status, 200);
+      const got = await server.fetch(`/v1/objects/${stored}`, { headers: bearer(aliceToken) });
+      assert.equal(got.status, 200, stored);
+      assert.equal(await got.text(), sent);
+    }
+    await assertProblem(await presignAs(assertion, { file: `../${name}`, user: 'alice' }), 400);
+  });
+
   // 5. Access tokens still work.
   test('a normal access token presigns with {path, method}', async () => {
     const path = file();

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
 import { CofferError, invalidToken } from '../../errors.js';
+import { MAX_ASSERTION_SECONDS } from '../../auth/assertions.js';
 import { PRESIGNED_ROUTE } from '../../parcels/presign-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
@@ -33,7 +34,8 @@ export function presignRoutes(app: FastifyInstance, s: Services): void {
       if (principal.via === 'assertion' && input.user !== undefined && input.user !== principal.user.username) {
         throw invalidToken(`The assertion was signed for "${principal.user.username}", not "${String(input.user)}".`);
       }
-      return s.presign.presign(principal.user, input, baseUrl(request, s));
+      const maxSeconds = principal.via === 'assertion' ? MAX_ASSERTION_SECONDS : undefined;
+      return s.presign.presign(principal.user, input, baseUrl(request, s), maxSeconds);
     },
   );
 }
