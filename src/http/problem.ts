@@ -99,6 +99,9 @@ export function installProblemHandlers(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // Refused before its body was all read (401 at onRequest, 413 mid-stream): close the
+    // connection after answering rather than read the rest of an upload nobody wants.
+    if (!request.raw.complete) reply.header('connection', 'close');
     const known = error instanceof CofferError ? error : fromFastifyError(error);
     if (known) {
       if (known.status >= 500) request.log.error({ err: error }, 'request failed');

@@ -25,10 +25,16 @@ export function parcelObjectPath(id: string): string {
 export interface ParcelUpload {
   /** The SHA-256 the data must have (the challenge's), hex. */
   expectedSha256: string | undefined;
-  /** The metadata object as uploaded ({} when absent). */
-  metadata: unknown;
   contentType: string | undefined;
   size: number | undefined;
+}
+
+/** Bytes in the blob store, not yet a parcel. */
+export interface StoredParcelBytes {
+  blobKey: string;
+  size: number;
+  sha256: string;
+  contentType: string | undefined;
 }
 
 export class ParcelService {
@@ -39,28 +45,42 @@ export class ParcelService {
     private readonly storageId: string,
   ) {}
 
-  /** Stores the bytes; the same owner uploading the same bytes again changes nothing; another owner gets 409. */
-  async upload(owner: Owner, body: Readable, upload: ParcelUpload): Promise<{ id: string; created: boolean }> {
-    const metadata = upload.metadata ?? {};
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw badRequest('"metadata" must be a JSON object.');
+  /** Stores the bytes and records the parcel (the raw form of an upload). */
+  async upload(owner: Owner, body: Readable, upload: ParcelUpload, metadata: unknown = {}): Promise<{ id: string; created: boolean }> {
+    return this.commit(owner, await this.storeBytes(owner, body, upload), metadata);
+  }
+
+  /** Streams the bytes into a fresh blob (checked against `expectedSha256`); `commit` or `discard` follows. */
+  async storeBytes(owner: Owner, body: Readable, upload: ParcelUpload): Promise<StoredParcelBytes> {
     const blobKey = this.blobs.newKey(owner.username);
-    const { size, sha256 } = await this.blobs.put(
-      blobKey,
-      body,
-      this.objects.blobOptions({ contentType: upload.contentType, expectedSha256: upload.expectedSha256, size: upload.size }),
-    );
+    const options = this.objects.blobOptions({ contentType: upload.contentType, expectedSha256: upload.expectedSha256, size: upload.size });
+    const { size, sha256 } = await this.blobs.put(blobKey, body, options);
+    return { blobKey, size, sha256, contentType: upload.contentType };
+  }
+
+  async discard(stored: StoredParcelBytes): Promise<void> {
+    await this.blobs.delete(stored.blobKey);
+  }
+
+  /** Records stored bytes as a parcel; the same owner again changes nothing, another owner gets 409. */
+  async commit(owner: Owner, stored: StoredParcelBytes, metadata: unknown): Promise<{ id: string; created: boolean }> {
+    const { blobKey, size, sha256 } = stored;
+    const kept = metadata ?? {};
+    if (typeof kept !== 'object' || Array.isArray(kept)) {
+      await this.discard(stored).catch(() => {});
+      throw badRequest('"metadata" must be a JSON object.');
+    }
     const id = this.storageId + sha256.toUpperCase();
-    const now = Date.now();
-    const parcel: ParcelRecord = { id, owner: owner.id, metadata: JSON.stringify(metadata), createdAt: now };
+    const parcel: ParcelRecord = { id, owner: owner.id, metadata: JSON.stringify(kept), createdAt: Date.now() };
     let result: Awaited<ReturnType<MetadataStore['parcelPut']>>;
     try {
-      result = await this.store.parcelPut(parcel, newObjectRecord(parcelObjectPath(id), blobKey, size, sha256, upload.contentType));
+      result = await this.store.parcelPut(parcel, newObjectRecord(parcelObjectPath(id), blobKey, size, sha256, stored.contentType));
     } catch (e) {
-      await this.blobs.delete(blobKey).catch(() => {});
+      await this.discard(stored).catch(() => {});
       throw e;
     }
     if (result.existing) {
-      await this.blobs.delete(blobKey).catch(() => {});
+      await this.discard(stored).catch(() => {});
       if (result.existing.owner !== owner.id) throw conflict(`Parcel ${id} exists already and belongs to another user.`);
       return { id, created: false };
     }

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
 import type { ChallengeGrant, OperationName } from '../../auth/challenges.js';
-import { badRequest, forbidden } from '../../errors.js';
+import { badRequest, CofferError, forbidden } from '../../errors.js';
+import { readParcelJson } from '../../parcels/parcel-json.js';
 import { parseParcelId } from '../../parcels/parcel-service.js';
 import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-store.js';
 import { isAddressName } from '../../users/user-service.js';
@@ -25,7 +26,6 @@ declare module 'fastify' {
   }
 }
 
-const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 const signed = [{ challenge: [] }];
 
 /** POST /api/v1/auth: a challenge token (SPEC §2). */
@@ -66,13 +66,9 @@ async function sendParcelJson(reply: FastifyReply, s: Services, parcel: ParcelRe
 }
 
 export function parcelRoutes(app: FastifyInstance, s: Services): void {
-  // JSON bodies are parsed (up to COFFER_PARCEL_JSON_MAX_BYTES, set per route); any other body
-  // reaches the upload unread, as a stream.
+  // Every body reaches the upload unread, as a stream: the raw form goes to the store as it is,
+  // the JSON form is parsed as it streams (readParcelJson).
   app.removeAllContentTypeParsers();
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   app.decorateRequest('challenge', null);
@@ -91,7 +87,6 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/api/v1/parcels',
     {
-      bodyLimit: s.config.parcelJsonMaxBytes,
       config: { challenge: 'upload' },
       schema: {
         tags: ['parcels (AMO)'],
@@ -101,19 +96,22 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
     },
     async (request) => {
       const grant = grantOf(request);
-      const expectedSha256 = grant.operation.hash;
-      if (!isJson(mediaType(request))) {
-        const { contentType, size } = uploadOptions(request);
-        return { id: (await s.parcels.upload(grant.user, bodyStream(request), { expectedSha256, metadata: {}, contentType, size })).id };
+      const owner = grant.user;
+      const { contentType, size } = uploadOptions(request);
+      const upload = { expectedSha256: grant.operation.hash, contentType, size };
+      if (!isJson(mediaType(request))) return { id: (await s.parcels.upload(owner, bodyStream(request), upload)).id };
+
+      const max = s.config.parcelJsonMaxBytes;
+      if (size !== undefined && size > max) throw new CofferError(413, 'payload_too_large', `A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead.`);
+      const json = await readParcelJson(bodyStream(request), max, {
+        store: (bytes) => s.parcels.storeBytes(owner, bytes, { ...upload, contentType: undefined, size: undefined }),
+        discard: (stored) => s.parcels.discard(stored),
+      });
+      if (json.owner !== undefined && (typeof json.owner !== 'string' || !sameUser(json.owner, owner.username))) {
+        await s.parcels.discard(json.stored).catch(() => {});
+        throw forbidden(`"owner" must be the challenge's user (${owner.username}), or absent.`);
       }
-      const { owner, metadata, data } = bodyFields(request);
-      if (owner !== undefined && (typeof owner !== 'string' || !sameUser(owner, grant.user.username))) {
-        throw forbidden(`"owner" must be the challenge's user (${grant.user.username}), or absent.`);
-      }
-      if (typeof data !== 'string' || data.length % 2 !== 0 || !HEX_DIGITS.test(data)) throw badRequest('"data" must be the parcel\'s bytes in hex (an even number of hex digits).');
-      const bytes = Buffer.from(data, 'hex');
-      const { id } = await s.parcels.upload(grant.user, Readable.from([bytes]), { expectedSha256, metadata, contentType: undefined, size: bytes.length });
-      return { id };
+      return { id: (await s.parcels.commit(owner, json.stored, json.metadata)).id };
     },
   );
 

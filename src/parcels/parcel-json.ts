@@ -1,0 +1,161 @@
+/**
+ * The JSON form of a parcel upload, {"owner","metadata","data": hex}, read as it streams: the hex
+ * of `data` is decoded into the upload as it arrives, so the body (up to
+ * COFFER_PARCEL_JSON_MAX_BYTES) is never whole in memory. Only `owner` and `metadata` are kept,
+ * and they are small by rule.
+ */
+import { once } from 'node:events';
+import { PassThrough, Transform, finished, pipeline, type Readable } from 'node:stream';
+import { Assembler } from 'stream-json/assembler.js';
+import parser, { type Token } from 'stream-json/parser.js';
+import { badRequest, CofferError } from '../errors.js';
+
+/** The largest `metadata` (and `owner`) kept, in characters of JSON text. */
+export const PARCEL_METADATA_MAX_CHARS = 64 * 1024;
+/** Hex digits decoded and handed to the upload at a time. */
+const HEX_BATCH = 128 * 1024;
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
+
+/** Keys, numbers and small strings come packed; strings stream, so `data` can be any length. */
+const TOKENS = { packKeys: true, streamKeys: false, packNumbers: true, streamNumbers: false, packStrings: false, streamStrings: true };
+
+export interface ParcelJson<T> {
+  /** The `owner` field: a string, undefined when absent, or NOT_A_STRING. */
+  owner: string | undefined | typeof NOT_A_STRING;
+  /** The `metadata` value as sent (undefined when absent). */
+  metadata: unknown;
+  /** What `store` made of the data. */
+  stored: T;
+}
+
+export const NOT_A_STRING = Symbol('not a string');
+
+export interface ParcelJsonSink<T> {
+  /** Consumes the decoded bytes of `data` (called when "data" starts). */
+  store(bytes: Readable): Promise<T>;
+  /** Undoes `store` when the rest of the body turns out bad. */
+  discard(stored: T): Promise<void>;
+}
+
+const tooLarge = (max: number) => new CofferError(413, 'payload_too_large', `A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead (any other content type), which stream without a limit.`);
+const dataRule = () => badRequest('"data" must be the parcel\'s bytes in hex (a string of an even number of hex digits).');
+
+/** Counts a JSON value's tokens until it is complete. */
+class ValueEnd {
+  private level = 0;
+  /** True when `t` completes the value. */
+  feed(t: Token): boolean {
+    if (t.name === 'startObject' || t.name === 'startArray') this.level++;
+    else if (t.name === 'endObject' || t.name === 'endArray') this.level--;
+    else if (t.name === 'startString' || t.name === 'stringChunk' || t.name === 'keyValue') return false;
+    return this.level === 0;
+  }
+}
+
+export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: ParcelJsonSink<T>): Promise<ParcelJson<T>> {
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      received += chunk.length;
+      done(received > maxBytes ? tooLarge(maxBytes) : null, chunk);
+    },
+  });
+  // The request itself stays out of the pipeline: a failure must not destroy it before the
+  // answer is written (the connection is closed after it instead).
+  body.pipe(counter);
+  // pipe() passes on no failure: a client that goes away mid-body must still stop the parser.
+  const stopWatching = finished(body, (err) => err && counter.destroy(err));
+  const tokens = pipeline(counter, parser.asStream(TOKENS), () => {}) as AsyncIterable<Token> & Readable;
+
+  let owner: ParcelJson<T>['owner'];
+  let metadata: unknown;
+  let storing: Promise<T> | undefined;
+  let data: PassThrough | undefined;
+  try {
+    let started = false;
+    let finished = false;
+    // The field whose value is being read, and how it is read.
+    let field: { name: string; end: ValueEnd; kept: number; text?: string; asm?: Assembler; string?: string } | undefined;
+    let hex = '';
+    for await (const t of tokens) {
+      if (!started) {
+        if (t.name !== 'startObject') throw badRequest('The JSON body must be an object: {"owner","metadata","data": hex}.');
+        started = true;
+        continue;
+      }
+      if (!field) {
+        if (t.name === 'endObject') {
+          finished = true;
+          continue;
+        }
+        if (t.name !== 'keyValue') throw badRequest('The JSON body is not an object of fields.');
+        if (t.value === 'data' && data) throw badRequest('"data" was sent twice.');
+        field = { name: t.value, end: new ValueEnd(), kept: 0 };
+        continue;
+      }
+      const done = field.end.feed(t);
+      if (field.name === 'data') {
+        if (!data) {
+          if (t.name !== 'startString') throw dataRule();
+          data = new PassThrough();
+          // The store sees a failure through its own reading; this keeps a late one from going uncaught.
+          data.on('error', () => {});
+          storing = sink.store(data);
+          storing.catch(() => {}); // awaited below; a failure also ends the body's reading
+        } else if (t.name === 'stringChunk') {
+          if (!HEX_DIGITS.test(t.value)) throw dataRule();
+          hex += t.value;
+          if (hex.length >= HEX_BATCH) hex = await feed(data, hex, storing!);
+        } else if (t.name === 'endString') {
+          if (hex.length % 2 !== 0) throw dataRule();
+          await feed(data, hex, storing!);
+          data.end();
+        }
+      } else if (field.name === 'owner' || field.name === 'metadata') {
+        field.kept += t.name === 'stringChunk' || t.name === 'keyValue' || t.name === 'numberValue' ? t.value.length : 1;
+        if (field.kept > PARCEL_METADATA_MAX_CHARS) throw badRequest(`"${field.name}" is limited to ${PARCEL_METADATA_MAX_CHARS} characters.`);
+        // The Assembler reads packed strings: pack them here (keys and numbers come packed).
+        if (t.name === 'startString') field.string = '';
+        else if (t.name === 'stringChunk') field.string += t.value;
+        else {
+          field.asm ??= new Assembler();
+          field.asm.consume(t.name === 'endString' ? { name: 'stringValue', value: field.string! } : t);
+        }
+      }
+      if (done) {
+        if (field.name === 'owner') owner = typeof field.asm?.current === 'string' ? field.asm.current : NOT_A_STRING;
+        if (field.name === 'metadata') metadata = field.asm?.current;
+        field = undefined;
+      }
+    }
+    if (!finished) throw badRequest('The JSON body ended early.');
+    if (!storing) throw dataRule();
+    const stored = await storing;
+    return { owner, metadata, stored };
+  } catch (e) {
+    body.unpipe(counter);
+    tokens.destroy();
+    data?.destroy(e as Error);
+    // What was stored is dropped; a failed store is reported as such (a hash mismatch, say).
+    const stored = storing && (await storing.then((v) => ({ v }), (err: unknown) => ({ err })));
+    if (stored && 'v' in stored) await sink.discard(stored.v).catch(() => {});
+    if (stored && 'err' in stored && !(e instanceof CofferError && e.status === 413)) throw stored.err;
+    throw asClientError(e);
+  } finally {
+    stopWatching();
+  }
+}
+
+/** Hands the even part of `hex` to the upload (waiting while it is busy) and returns the rest. */
+async function feed(data: PassThrough, hex: string, storing: Promise<unknown>): Promise<string> {
+  const even = hex.length - (hex.length % 2);
+  if (even > 0 && !data.write(Buffer.from(hex.slice(0, even), 'hex'))) await Promise.race([once(data, 'drain'), storing]);
+  return hex.slice(even);
+}
+
+/** The parser's syntax errors are the client's: 400 with what it said. */
+function asClientError(e: unknown): unknown {
+  if (e instanceof CofferError) return e;
+  if (e instanceof Error && /^Parser/.test(e.message)) return badRequest(`The body is not valid JSON: ${e.message}.`, 'invalid_json');
+  return e;
+}

@@ -1,0 +1,166 @@
+/**
+ * The JSON form of a parcel upload is read as it streams (src/parcels/parcel-json.ts): the fields
+ * may come in any order, a body past the limit is cut with 413 even without a Content-Length,
+ * and whatever goes wrong after the data has streamed in leaves nothing stored.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { challengeHeaders, makeKey } from '../helpers/key-client.js';
+import { bearer, startServer, type TestServer } from '../helpers/server.js';
+
+const LIMIT = 64 * 1024;
+const holder = makeKey('ed25519');
+let server: TestServer;
+let token: string;
+
+before(async () => {
+  server = await startServer({ COFFER_PARCEL_JSON_MAX_BYTES: String(LIMIT) });
+  token = await server.createUser('streamer');
+  const res = await server.fetch('/v1/keys', { method: 'POST', headers: bearer(token, { 'content-type': 'application/json' }), body: JSON.stringify({ key: holder.raw.toString('hex') }) });
+  assert.equal(res.status, 201);
+});
+after(() => server.close());
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function signedHeaders(operation: unknown): Promise<Record<string, string>> {
+  const res = await server.fetch('/api/v1/auth', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'streamer', operation }) });
+  return challengeHeaders(holder, ((await res.json()) as { token: string }).token);
+}
+
+/** POSTs a JSON body given as text pieces; `chunked` leaves out Content-Length. */
+async function post(pieces: string[], data: Buffer, chunked = false): Promise<Response> {
+  const headers = { ...(await signedHeaders({ name: 'upload', hash: sha256(data) })), 'content-type': 'application/json' };
+  const body = chunked ? (Readable.toWeb(Readable.from(pieces.map((p) => Buffer.from(p)))) as ReadableStream) : pieces.join('');
+  return server.fetch('/api/v1/parcels', { method: 'POST', headers, body, ...(chunked ? { duplex: 'half' } : {}) } as RequestInit);
+}
+
+async function blobCount(): Promise<number> {
+  const names = await readdir(path.join(server.dataDir, 'blobs'), { recursive: true }).catch(() => [] as string[]);
+  return names.map(String).filter((n) => /^[0-9a-z]{16,}$/.test(path.basename(n))).length;
+}
+
+async function parcelStatus(data: Buffer): Promise<number> {
+  return (await server.fetch(`/api/v1/parcels/00000001${sha256(data).toUpperCase()}?key=owner`)).status;
+}
+
+test('fields in any order: data first, then metadata and owner; the metadata is kept as sent', async () => {
+  const data = randomBytes(1000);
+  const res = await post([`{"data":"${data.toString('hex')}",`, `"metadata":{"name":"é","n":[1,2.5,null,true],"nested":{"k":"v"}},`, '"owner":"streamer"}'], data);
+  assert.equal(res.status, 200, await res.clone().text());
+  const { id } = (await res.json()) as { id: string };
+  const meta = await server.fetch(`/api/v1/parcels/${id}?key=metadata`);
+  assert.deepEqual(await meta.json(), { metadata: { name: 'é', n: [1, 2.5, null, true], nested: { k: 'v' } } });
+});
+
+test('a chunked body (no Content-Length) is parsed across arbitrary piece boundaries, escapes included', async () => {
+  const data = randomBytes(5000);
+  const hex = data.toString('hex');
+  const text = `{"owner":"streamer","metadata":{"q":"a\\"b\\u00e9"},"data":"${hex}"}`;
+  const pieces: string[] = [];
+  for (let at = 0; at < text.length; at += 7) pieces.push(text.slice(at, at + 7));
+  const res = await post(pieces, data, true);
+  assert.equal(res.status, 200, await res.clone().text());
+  const meta = await server.fetch(`/api/v1/parcels/00000001${sha256(data).toUpperCase()}?key=metadata`);
+  assert.deepEqual(await meta.json(), { metadata: { q: 'a"bé' } });
+});
+
+test('a chunked body past COFFER_PARCEL_JSON_MAX_BYTES is cut with 413 and leaves nothing', async () => {
+  const before = await blobCount();
+  const data = randomBytes(LIMIT); // its hex is twice the limit
+  const hex = data.toString('hex');
+  const pieces = ['{"data":"'];
+  for (let at = 0; at < hex.length; at += 8192) pieces.push(hex.slice(at, at + 8192));
+  pieces.push('"}');
+  const res = await post(pieces, data, true);
+  assert.equal(res.status, 413);
+  assert.equal(((await res.json()) as { code: string }).code, 'payload_too_large');
+  assert.equal(await parcelStatus(data), 404);
+  assert.equal(await blobCount(), before);
+});
+
+test('an owner that is not the challenge user, sent after the data, is 403 and the streamed bytes are dropped', async () => {
+  const before = await blobCount();
+  const data = randomBytes(2000);
+  const res = await post([`{"data":"${data.toString('hex')}","owner":"someone-else"}`], data);
+  assert.equal(res.status, 403);
+  assert.equal(await parcelStatus(data), 404);
+  assert.equal(await blobCount(), before);
+});
+
+test('bad bodies after the data has streamed are 400 and leave nothing: metadata not an object, data twice, broken JSON, cut short', async () => {
+  const before = await blobCount();
+  const data = randomBytes(300);
+  const hex = data.toString('hex');
+  for (const [what, body] of [
+    ['metadata a list', `{"data":"${hex}","metadata":[1]}`],
+    ['data twice', `{"data":"${hex}","data":"${hex}"}`],
+    ['broken JSON after data', `{"data":"${hex}",,}`],
+    ['trailing garbage', `{"data":"${hex}"} x`],
+    ['cut short', `{"data":"${hex}"`],
+    ['odd number of digits', `{"data":"${hex}a"}`],
+    ['not hex', `{"data":"${hex.slice(0, -2)}zz"}`],
+    ['data a number', '{"data":12}'],
+    ['no data', '{"owner":"streamer"}'],
+    ['not an object', `["${hex}"]`],
+    ['empty', ''],
+  ] as const) {
+    const res = await post([body], data);
+    assert.equal(res.status, 400, `${what}: ${await res.clone().text()}`);
+    const problem = (await res.json()) as { code: string; detail: string };
+    assert.ok(problem.code && problem.detail, what);
+  }
+  assert.equal(await parcelStatus(data), 404);
+  assert.equal(await blobCount(), before);
+});
+
+test('metadata and owner are small by rule: 64 Ki characters at most (400)', async () => {
+  const data = randomBytes(10);
+  const big = JSON.stringify({ blob: 'x'.repeat(64 * 1024 + 10) });
+  const roomy = await startServer({ COFFER_PARCEL_JSON_MAX_BYTES: String(1024 * 1024) });
+  try {
+    const t = await roomy.createUser('roomy');
+    await roomy.fetch('/v1/keys', { method: 'POST', headers: bearer(t, { 'content-type': 'application/json' }), body: JSON.stringify({ key: holder.raw.toString('hex') }) });
+    const auth = await roomy.fetch('/api/v1/auth', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'roomy', operation: { name: 'upload', hash: sha256(data) } }) });
+    const headers = { ...challengeHeaders(holder, ((await auth.json()) as { token: string }).token), 'content-type': 'application/json' };
+    const res = await roomy.fetch('/api/v1/parcels', { method: 'POST', headers, body: `{"metadata":${big},"data":"${data.toString('hex')}"}` });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { detail: string }).detail, /"metadata" is limited/);
+  } finally {
+    await roomy.close();
+  }
+});
+
+test('a hash mismatch in the JSON form is still 400 hash_mismatch', async () => {
+  const data = randomBytes(100);
+  const other = randomBytes(100);
+  const headers = { ...(await signedHeaders({ name: 'upload', hash: sha256(other) })), 'content-type': 'application/json' };
+  const res = await server.fetch('/api/v1/parcels', { method: 'POST', headers, body: JSON.stringify({ data: data.toString('hex') }) });
+  assert.equal(res.status, 400);
+  assert.equal(((await res.json()) as { code: string }).code, 'hash_mismatch');
+});
+
+test('a client that goes away in the middle of the data leaves nothing behind (no blob, no temp file)', async () => {
+  const before = await blobCount();
+  const data = randomBytes(500_000);
+  const headers = { ...(await signedHeaders({ name: 'upload', hash: sha256(data) })), 'content-type': 'application/json', 'transfer-encoding': 'chunked' };
+  const { port } = new URL(server.base);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const piece = `{"owner":"streamer","data":"${data.toString('hex').slice(0, 600_000)}`;
+  socket.write(`POST /api/v1/parcels HTTP/1.1\r\nhost: 127.0.0.1\r\n${head}\r\n${piece.length.toString(16)}\r\n${piece}\r\n`);
+  await sleep(200);
+  socket.destroy();
+  const files = async () => (await readdir(path.join(server.dataDir, 'blobs'), { recursive: true }).catch(() => [] as string[])).map(String);
+  for (let i = 0; i < 50 && (await files()).some((f) => path.basename(f).startsWith('.tmp-')); i++) await sleep(100);
+  assert.deepEqual((await files()).filter((f) => path.basename(f).startsWith('.tmp-')), []);
+  assert.equal(await blobCount(), before);
+  assert.equal(await parcelStatus(data), 404);
+});
