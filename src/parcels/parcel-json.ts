@@ -13,7 +13,7 @@ import { badRequest, CofferError } from '../errors.js';
 /** The largest `metadata` (and `owner`) kept, in characters of JSON text. */
 export const PARCEL_METADATA_MAX_CHARS = 64 * 1024;
 /** Hex digits decoded and handed to the upload at a time. */
-const HEX_BATCH = 128 * 1024;
+const HEX_BATCH = 32 * 1024;
 const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
 /** Keys, numbers and small strings come packed; strings stream, so `data` can be any length. */
