@@ -37,7 +37,7 @@ export interface ParcelJsonSink<T> {
   discard(stored: T): Promise<void>;
 }
 
-const tooLarge = (max: number) => new CofferError(413, 'payload_too_large', `A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead (any other content type), which stream without a limit.`);
+export const jsonTooLarge = (max: number) => new CofferError(413, 'payload_too_large', `A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead (any other content type), which stream without a limit.`);
 const dataRule = () => badRequest('"data" must be the parcel\'s bytes in hex (a string of an even number of hex digits).');
 
 /** Counts a JSON value's tokens until it is complete. */
@@ -57,7 +57,7 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
-      done(received > maxBytes ? tooLarge(maxBytes) : null, chunk);
+      done(received > maxBytes ? jsonTooLarge(maxBytes) : null, chunk);
     },
   });
   // The request itself stays out of the pipeline: a failure must not destroy it before the

@@ -6,14 +6,14 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
 import type { ChallengeGrant, OperationName } from '../../auth/challenges.js';
-import { badRequest, CofferError, forbidden } from '../../errors.js';
-import { readParcelJson } from '../../parcels/parcel-json.js';
+import { badRequest, forbidden } from '../../errors.js';
+import { jsonTooLarge, readParcelJson } from '../../parcels/parcel-json.js';
 import { parseParcelId } from '../../parcels/parcel-service.js';
 import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-store.js';
 import { isAddressName } from '../../users/user-service.js';
 import { bodyFields, isJson, mediaType } from '../body.js';
-import { prefers, single, type Query } from '../request-parts.js';
 import { hexOf } from '../../util/hex.js';
+import { prefers, single, type Query } from '../request-parts.js';
 import { bodyStream, sendObject, uploadOptions } from './objects.js';
 
 declare module 'fastify' {
@@ -102,7 +102,7 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
       if (!isJson(mediaType(request))) return { id: (await s.parcels.upload(owner, bodyStream(request), upload)).id };
 
       const max = s.config.parcelJsonMaxBytes;
-      if (size !== undefined && size > max) throw new CofferError(413, 'payload_too_large', `A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead.`);
+      if (size !== undefined && size > max) throw jsonTooLarge(max);
       const json = await readParcelJson(bodyStream(request), max, {
         store: (bytes) => s.parcels.storeBytes(owner, bytes, { ...upload, contentType: undefined, size: undefined }),
         discard: (stored) => s.parcels.discard(stored),
