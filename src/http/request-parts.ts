@@ -1,5 +1,5 @@
 /** Pieces of a request that several route files read the same way: paths and query parameters. */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../errors.js';
 import { parseEncodedKeyPath, type KeyPath } from '../kv/key-path.js';
 
@@ -50,4 +50,14 @@ export function prefers(accept: string | undefined, type: string): boolean {
     if (!best || q > best.q) best = { type: range, q };
   }
   return best !== undefined && best.q > 0 && best.type === type;
+}
+
+/**
+ * Headers for bytes a user stored, served with the content type they chose: the browser must not
+ * guess another type, and an HTML or SVG upload must not run scripts on Coffer's origin (a
+ * presigned link to it would otherwise be a stored XSS).
+ */
+export function userContentHeaders(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('content-security-policy', 'sandbox');
 }

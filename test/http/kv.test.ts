@@ -265,6 +265,9 @@ describe('values', () => {
     assert.deepEqual(await res.json(), { key: 'v/raw-params', size: Buffer.byteLength('<p>é</p>'), content_type: 'text/html; charset=utf-8' });
     const get = await kv.get('v/raw-params', { accept: '*/*' });
     assert.equal(get.headers.get('content-type'), 'text/html; charset=utf-8');
+    // A stored page is not run on Coffer's origin, and its type is not second-guessed.
+    assert.equal(get.headers.get('content-security-policy'), 'sandbox');
+    assert.equal(get.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(await get.text(), '<p>é</p>');
   });
 

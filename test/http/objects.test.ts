@@ -397,6 +397,9 @@ for (const backend of backends) {
       assert.equal(get.headers['content-type'], 'image/png');
       assert.equal(get.headers['content-length'], String(bytes.length));
       assert.equal(get.headers.etag, `"${sha}"`);
+      // Stored bytes are never sniffed or run as a page of Coffer's origin.
+      assert.equal(get.headers['x-content-type-options'], 'nosniff');
+      assert.equal(get.headers['content-security-policy'], 'sandbox');
       assert.ok(get.body.equals(bytes));
 
       const head = await server.fetch(url('pics/cat.png'), { method: 'HEAD', headers: auth(alice) });

@@ -6,7 +6,7 @@ import { etagMatches, MAX_LIST_LIMIT, parseTtl, type IncomingValue } from '../..
 import type { KvEntry } from '../../storage/meta/metadata-store.js';
 import { principalOf } from '../auth-context.js';
 import { FORM, isJson, mediaType } from '../body.js';
-import { parseFlag, parseLimit, pathAfter, prefers, single, type Query } from '../request-parts.js';
+import { parseFlag, parseLimit, pathAfter, prefers, single, userContentHeaders, type Query } from '../request-parts.js';
 
 const PREFIX = '/v1/data/';
 const bearer = [{ bearer: [] }];
@@ -50,6 +50,7 @@ function sendEntry(request: FastifyRequest, reply: FastifyReply, entry: KvEntry)
     return { key: entry.key, value: entry.value.toString('base64'), encoding: 'base64', content_type: entry.contentType };
   }
   // The same key answers raw bytes or JSON by Accept: caches must tell them apart.
+  userContentHeaders(reply);
   return reply.header('vary', 'accept').type(entry.contentType ?? 'application/octet-stream').send(entry.value);
 }
 

@@ -10,7 +10,7 @@ import { etagMatches } from '../../kv/kv-service.js';
 import { DEFAULT_OBJECT_LIST_LIMIT, etagOf, ObjectService, toObjectView } from '../../parcels/object-service.js';
 import type { ObjectRecord } from '../../storage/meta/metadata-store.js';
 import { principalOf } from '../auth-context.js';
-import { parseLimit, pathAfter, single, type Query } from '../request-parts.js';
+import { parseLimit, pathAfter, single, userContentHeaders, type Query } from '../request-parts.js';
 
 const PREFIX = '/v1/objects/';
 const bearer = [{ bearer: [] }];
@@ -39,6 +39,7 @@ function objectHeaders(reply: FastifyReply, object: ObjectRecord): void {
   reply.header('last-modified', new Date(object.updatedAt).toUTCString());
   reply.header('accept-ranges', 'bytes');
   reply.header('x-coffer-sha256', object.sha256);
+  userContentHeaders(reply);
 }
 
 export function uploadOptions(request: FastifyRequest) {
