@@ -14,7 +14,6 @@ import { badRequest, CofferError } from '../errors.js';
 export const PARCEL_METADATA_MAX_CHARS = 64 * 1024;
 /** Hex digits decoded and handed to the upload at a time. */
 const HEX_BATCH = 32 * 1024;
-const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
 /** Keys, numbers and small strings come packed; strings stream, so `data` can be any length. */
 const TOKENS = { packKeys: true, streamKeys: false, packNumbers: true, streamNumbers: false, packStrings: false, streamStrings: true };
@@ -103,7 +102,6 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
           storing = sink.store(data);
           storing.catch(() => {}); // awaited below; a failure also ends the body's reading
         } else if (t.name === 'stringChunk') {
-          if (!HEX_DIGITS.test(t.value)) throw dataRule();
           hex += t.value;
           if (hex.length >= HEX_BATCH) hex = await feed(data, hex, storing!);
         } else if (t.name === 'endString') {
@@ -149,7 +147,11 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
 /** Hands the even part of `hex` to the upload (waiting while it is busy) and returns the rest. */
 async function feed(data: PassThrough, hex: string, storing: Promise<unknown>): Promise<string> {
   const even = hex.length - (hex.length % 2);
-  if (even > 0 && !data.write(Buffer.from(hex.slice(0, even), 'hex'))) await Promise.race([once(data, 'drain'), storing]);
+  if (even === 0) return hex;
+  // Buffer's hex decoding stops at the first character that is not a hex digit.
+  const bytes = Buffer.from(hex.slice(0, even), 'hex');
+  if (bytes.length * 2 !== even) throw dataRule();
+  if (!data.write(bytes)) await Promise.race([once(data, 'drain'), storing]);
   return hex.slice(even);
 }
 
