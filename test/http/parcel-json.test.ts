@@ -107,6 +107,7 @@ test('bad bodies after the data has streamed are 400 and leave nothing: metadata
     ['odd number of digits', `{"data":"${hex}a"}`],
     ['not hex', `{"data":"${hex.slice(0, -2)}zz"}`],
     ['data a number', '{"data":12}'],
+    ['a bad digit deep inside a long value', `{"data":"${randomBytes(20_000).toString('hex').slice(0, 33_000)}g${'0'.repeat(6_999)}"}`],
     ['no data', '{"owner":"streamer"}'],
     ['not an object', `["${hex}"]`],
     ['empty', ''],
