@@ -72,9 +72,9 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
   let data: PassThrough | undefined;
   try {
     let started = false;
-    let finished = false;
+    let complete = false;
     // The field whose value is being read, and how it is read.
-    let field: { name: string; end: ValueEnd; kept: number; text?: string; asm?: Assembler; string?: string } | undefined;
+    let field: { name: string; end: ValueEnd; kept: number; asm?: Assembler; string?: string } | undefined;
     let hex = '';
     for await (const t of tokens) {
       if (!started) {
@@ -84,7 +84,7 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
       }
       if (!field) {
         if (t.name === 'endObject') {
-          finished = true;
+          complete = true;
           continue;
         }
         if (t.name !== 'keyValue') throw badRequest('The JSON body is not an object of fields.');
@@ -126,7 +126,7 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
         field = undefined;
       }
     }
-    if (!finished) throw badRequest('The JSON body ended early.');
+    if (!complete) throw badRequest('The JSON body ended early.');
     if (!storing) throw dataRule();
     const stored = await storing;
     return { owner, metadata, stored };
@@ -134,10 +134,10 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
     body.unpipe(counter);
     tokens.destroy();
     data?.destroy(e as Error);
-    // What was stored is dropped; a failed store is reported as such (a hash mismatch, say).
-    const stored = storing && (await storing.then((v) => ({ v }), (err: unknown) => ({ err })));
-    if (stored && 'v' in stored) await sink.discard(stored.v).catch(() => {});
-    if (stored && 'err' in stored && !(e instanceof CofferError && e.status === 413)) throw stored.err;
+    // What was stored is dropped. `e` is the store's own failure when it failed first (a hash
+    // mismatch, say); otherwise the store failed because of `e`, which is what the client hears.
+    const outcome = storing && (await storing.then((v) => ({ v }), () => ({})));
+    if (outcome && 'v' in outcome) await sink.discard(outcome.v).catch(() => {});
     throw asClientError(e);
   } finally {
     stopWatching();

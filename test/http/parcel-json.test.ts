@@ -121,6 +121,18 @@ test('bad bodies after the data has streamed are 400 and leave nothing: metadata
   assert.equal(await blobCount(), before);
 });
 
+test('a JSON error in the middle of the data, after the first bytes reached the store, is 400 and leaves nothing', async () => {
+  const before = await blobCount();
+  const data = randomBytes(25_000);
+  const hex = data.toString('hex');
+  // Separate pieces, so the store has bytes before the parser meets the control character.
+  const res = await post(['{"data":"', hex.slice(0, 40_000), '\u0001', `${hex.slice(40_001)}"}`], data, true);
+  assert.equal(res.status, 400, await res.clone().text());
+  assert.equal(((await res.json()) as { code: string }).code, 'invalid_json');
+  assert.equal(await parcelStatus(data), 404);
+  assert.equal(await blobCount(), before);
+});
+
 test('metadata and owner are small by rule: 64 Ki characters at most (400)', async () => {
   const data = randomBytes(10);
   const big = JSON.stringify({ blob: 'x'.repeat(64 * 1024 + 10) });
