@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startRgw, type Rgw } from '../helpers/ceph.js';
+import { freshBucket, startRgw, type Rgw } from '../helpers/ceph.js';
 import { challengeHeaders, makeKey, selfSignedJwt, type KeyHolder } from '../helpers/key-client.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
@@ -27,21 +27,7 @@ after(async () => {
 
 const backends: Array<{ name: string; env(): Promise<Record<string, string>> }> = [
   { name: 'fs', env: async () => ({}) },
-  {
-    name: 's3 (Ceph RGW)',
-    async env() {
-      rgw ??= await startRgw();
-      const keyFile = path.join(await scratchDir(), 's3-key.json');
-      await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
-      return {
-        COFFER_STORAGE_BACKEND: 's3',
-        COFFER_S3_ENDPOINT: rgw.endpoint,
-        COFFER_S3_FORCE_PATH_STYLE: 'true',
-        COFFER_S3_BUCKET: `coffer-assert-${randomBytes(4).toString('hex')}`,
-        COFFER_S3_KEY_FILE: keyFile,
-      };
-    },
-  },
+  { name: 's3 (Ceph RGW)', env: async () => (rgw ??= await startRgw()).settings(freshBucket('coffer-assert')) },
 ];
 
 /** Runs the real CLI (`node --import tsx src/main.ts ...`), as cli-e2e.test.ts does. */

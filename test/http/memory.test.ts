@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { startRgw, type Rgw } from '../helpers/ceph.js';
+import { freshBucket, startRgw, type Rgw } from '../helpers/ceph.js';
 import { challengeHeaders, makeKey } from '../helpers/key-client.js';
 
 const GIB = 1024 * 1024 * 1024;
@@ -173,20 +173,7 @@ test('1 GiB up and down on the filesystem in bounded memory', { timeout: 300_000
 
 test('1 GiB up and down on S3 (Ceph RGW) in bounded memory', { timeout: 300_000 }, async () => {
   rgw ??= await startRgw();
-  const keyDir = await mkdtemp(path.join(tmpdir(), 'coffer-mem-key-'));
-  const keyFile = path.join(keyDir, 'key.json');
-  await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
-  try {
-    await roundTrip({
-      COFFER_STORAGE_BACKEND: 's3',
-      COFFER_S3_ENDPOINT: rgw.endpoint,
-      COFFER_S3_FORCE_PATH_STYLE: 'true',
-      COFFER_S3_BUCKET: `coffer-mem-${randomBytes(4).toString('hex')}`,
-      COFFER_S3_KEY_FILE: keyFile,
-    });
-  } finally {
-    await rm(keyDir, { recursive: true, force: true });
-  }
+  await roundTrip(rgw.settings(freshBucket('coffer-mem')));
 });
 
 test('a parcel of AMO\'s API: 384 MiB up as 768 MiB of JSON hex, down as JSON hex, in bounded memory', { timeout: 300_000 }, async () => {

@@ -8,31 +8,22 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
-import { bearer, startServer, type TestServer } from '../helpers/server.js';
+import { bearer, type TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 
-interface Fixture {
-  server: TestServer;
-  /** Half-written blobs: `.tmp-*` files (fs) or multipart uploads in progress (S3). */
-  leftovers(): Promise<string[]>;
+interface Fixture extends BackendFixture {
   /**
    * Whether an upload under way shows as a leftover. Not on S3 when the length is declared: Coffer
    * streams one PutObject there, and S3 shows nothing until it is complete.
    */
   midWriteVisible: boolean;
-  /** Every stored blob: files under <dataDir>/blobs (fs) or keys in the bucket (S3). */
-  blobs(): Promise<string[]>;
-  close(): Promise<void>;
 }
 
 interface Backend {
@@ -44,76 +35,10 @@ let rgw: Rgw | undefined;
 after(() => rgw?.stop());
 
 const backends: Backend[] = [
-  {
-    name: 'fs',
-    async open() {
-      const server = await startServer();
-      const root = path.join(server.dataDir, 'blobs');
-      const names = async () => {
-        try {
-          return (await readdir(root, { recursive: true })).map(String);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-          throw e;
-        }
-      };
-      return {
-        server,
-        leftovers: async () => (await names()).filter((n) => path.basename(n).startsWith('.tmp-')),
-        midWriteVisible: true,
-        // blob files are named by their 16+ character key; the shard directories have 2
-        blobs: async () => (await names()).filter((n) => /^[0-9a-z]{16,}$/.test(path.basename(n))).sort(),
-        close: () => server.close(),
-      };
-    },
-  },
+  { name: 'fs', open: async () => ({ ...(await openFsBackend()), midWriteVisible: true }) },
   {
     name: 's3 (Ceph RGW)',
-    async open() {
-      rgw ??= await startRgw();
-      const keyDir = await mkdtemp(path.join(tmpdir(), 'coffer-s3-key-'));
-      const keyFile = path.join(keyDir, 'key.json');
-      await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
-      const bucket = `coffer-test-${randomBytes(6).toString('hex')}`;
-      const server = await startServer({
-        COFFER_STORAGE_BACKEND: 's3',
-        COFFER_S3_ENDPOINT: rgw.endpoint,
-        COFFER_S3_FORCE_PATH_STYLE: 'true',
-        COFFER_S3_BUCKET: bucket,
-        COFFER_S3_KEY_FILE: keyFile,
-      });
-      const client = new S3Client({
-        endpoint: rgw.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
-      return {
-        server,
-        midWriteVisible: false,
-        leftovers: async () => {
-          const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-          return (out.Uploads ?? []).map((u) => `multipart upload ${u.Key} (${u.UploadId})`);
-        },
-        blobs: async () => {
-          const keys: string[] = [];
-          let token: string | undefined;
-          do {
-            const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
-            for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-            token = page.IsTruncated ? page.NextContinuationToken : undefined;
-          } while (token);
-          return keys.sort();
-        },
-        async close() {
-          await server.close();
-          client.destroy();
-          await rm(keyDir, { recursive: true, force: true });
-        },
-      };
-    },
+    open: async () => ({ ...(await openS3Backend((rgw ??= await startRgw()), 'coffer-test')), midWriteVisible: false }),
   },
 ];
 

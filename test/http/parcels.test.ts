@@ -6,16 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import net from 'node:net';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { challengeHeaders, makeKey, type KeyHolder, type KeyType } from '../helpers/key-client.js';
-import { bearer, startServer, type TestServer } from '../helpers/server.js';
+import { bearer, type TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -38,14 +35,7 @@ async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void
 // ---------------------------------------------------------------------------------------------
 // Backends
 
-interface Fixture {
-  server: TestServer;
-  /** Every stored blob: files under <dataDir>/blobs (fs) or keys in the bucket (S3). */
-  blobs(): Promise<string[]>;
-  /** Half-written blobs: `.tmp-*` files (fs) or multipart uploads in progress (S3). */
-  leftovers(): Promise<string[]>;
-  close(): Promise<void>;
-}
+type Fixture = BackendFixture;
 
 interface Backend {
   name: string;
@@ -55,77 +45,28 @@ interface Backend {
 let rgw: Rgw | undefined;
 after(() => rgw?.stop());
 
-async function fsFixture(env: Record<string, string> = {}): Promise<Fixture> {
-  const server = await startServer(env);
-  const root = path.join(server.dataDir, 'blobs');
-  const names = async () => {
-    try {
-      return (await readdir(root, { recursive: true })).map(String);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-  };
-  return {
-    server,
-    // blob files are named by their 16+ character key; the shard directories have 2
-    blobs: async () => (await names()).filter((n) => /^[0-9a-z]{16,}$/.test(path.basename(n))).sort(),
-    leftovers: async () => (await names()).filter((n) => path.basename(n).startsWith('.tmp-')),
-    close: () => server.close(),
-  };
-}
-
 const backends: Backend[] = [
-  { name: 'fs', open: fsFixture },
-  {
-    name: 's3 (Ceph RGW)',
-    async open(env = {}) {
-      rgw ??= await startRgw();
-      const keyDir = await mkdtemp(path.join(tmpdir(), 'coffer-parcels-key-'));
-      const keyFile = path.join(keyDir, 'key.json');
-      await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
-      const bucket = `coffer-parcels-${randomBytes(6).toString('hex')}`;
-      const server = await startServer({
-        COFFER_STORAGE_BACKEND: 's3',
-        COFFER_S3_ENDPOINT: rgw.endpoint,
-        COFFER_S3_FORCE_PATH_STYLE: 'true',
-        COFFER_S3_BUCKET: bucket,
-        COFFER_S3_KEY_FILE: keyFile,
-        ...env,
-      });
-      const client = new S3Client({
-        endpoint: rgw.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
-      return {
-        server,
-        async blobs() {
-          const keys: string[] = [];
-          let token: string | undefined;
-          do {
-            const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
-            for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-            token = page.IsTruncated ? page.NextContinuationToken : undefined;
-          } while (token);
-          return keys.sort();
-        },
-        async leftovers() {
-          const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-          return (out.Uploads ?? []).map((u) => `multipart upload ${u.Key} (${u.UploadId})`);
-        },
-        async close() {
-          await server.close();
-          client.destroy();
-          await rm(keyDir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
+  { name: 'fs', open: openFsBackend },
+  { name: 's3 (Ceph RGW)', open: async (env = {}) => openS3Backend((rgw ??= await startRgw()), 'coffer-parcels', env) },
 ];
+
+/** A raw upload sent chunk by chunk, without Content-Length (chunked transfer encoding). */
+function postChunked(server: TestServer, headers: Record<string, string>, chunks: Buffer[]): Promise<Response> {
+  const pending = [...chunks];
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = pending.shift();
+      if (next) controller.enqueue(new Uint8Array(next));
+      else controller.close();
+    },
+  });
+  return server.fetch('/api/v1/parcels', {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/octet-stream' },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+}
 
 // ---------------------------------------------------------------------------------------------
 // A key-holding client
@@ -454,19 +395,7 @@ for (const backend of backends) {
       const chunks = Array.from({ length: 40 }, () => randomBytes(64 * 1024));
       const data = Buffer.concat(chunks);
       const headers = await signed(server, alice, { name: 'upload', hash: sha256(data) });
-      const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          const next = chunks.shift();
-          if (next) controller.enqueue(new Uint8Array(next));
-          else controller.close();
-        },
-      });
-      const res = await server.fetch('/api/v1/parcels', {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/octet-stream' },
-        body,
-        duplex: 'half',
-      } as RequestInit);
+      const res = await postChunked(server, headers, chunks);
       assert.equal((await okJson<{ id: string }>(res)).id, idOf(data));
       const back = await download(server, alice, idOf(data), { accept: 'application/octet-stream' });
       assert.equal(sha256(Buffer.from(await back.arrayBuffer())), sha256(data));
@@ -519,19 +448,7 @@ for (const backend of backends) {
       const data = Buffer.concat(chunks);
       const blobsBefore = await fx.blobs();
       const headers = await signed(server, alice, { name: 'upload', hash: sha256('something else') });
-      const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          const next = chunks.shift();
-          if (next) controller.enqueue(new Uint8Array(next));
-          else controller.close();
-        },
-      });
-      const res = await server.fetch('/api/v1/parcels', {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/octet-stream' },
-        body,
-        duplex: 'half',
-      } as RequestInit);
+      const res = await postChunked(server, headers, chunks);
       await problem(res, 400, 'hash_mismatch');
       await problem(await inspect(server, idOf(data), 'owner'), 404);
       assert.ok(!(await objectPaths(server, alice)).includes(`parcels/${idOf(data)}`));
@@ -597,7 +514,7 @@ describe('parcel API checks (fs)', () => {
   let alice: Holder;
   let bob: Holder;
   before(async () => {
-    fx = await fsFixture();
+    fx = await openFsBackend();
     server = fx.server;
     alice = await keyHolder(server, 'ed25519');
     bob = await keyHolder(server, 'p256');
@@ -605,7 +522,7 @@ describe('parcel API checks (fs)', () => {
   after(() => fx.close());
 
   test('COFFER_PARCEL_STORAGE_ID=abcdef01 makes ids start with ABCDEF01', async () => {
-    const other = await fsFixture({ COFFER_PARCEL_STORAGE_ID: 'abcdef01' });
+    const other = await openFsBackend({ COFFER_PARCEL_STORAGE_ID: 'abcdef01' });
     try {
       const user = await keyHolder(other.server);
       const data = randomBytes(300);
@@ -678,7 +595,7 @@ describe('parcel API checks (fs)', () => {
   }
 
   test('a JSON body above COFFER_PARCEL_JSON_MAX_BYTES → 413; a raw upload bigger than that limit still works', async () => {
-    const small = await fsFixture({ COFFER_PARCEL_JSON_MAX_BYTES: '4096' });
+    const small = await openFsBackend({ COFFER_PARCEL_JSON_MAX_BYTES: '4096' });
     try {
       const user = await keyHolder(small.server);
       const big = randomBytes(3000); // 6000 hex digits
@@ -758,7 +675,7 @@ describe('parcel API checks (fs)', () => {
   });
 
   test('a P-256 key holder known by its address (self-registered) uploads with "owner" = the address in any case', async () => {
-    const open = await fsFixture({ COFFER_PUBKEY_SELF_REGISTRATION: 'true' });
+    const open = await openFsBackend({ COFFER_PUBKEY_SELF_REGISTRATION: 'true' });
     try {
       const key = makeKey('p256');
       const holder: Holder = { name: key.address!, token: '', key };
@@ -791,7 +708,7 @@ describe('parcel API checks (fs)', () => {
   });
 
   test('a large JSON body far above the limit → 413 promptly (not a reset connection)', async () => {
-    const small = await fsFixture({ COFFER_PARCEL_JSON_MAX_BYTES: '4096' });
+    const small = await openFsBackend({ COFFER_PARCEL_JSON_MAX_BYTES: '4096' });
     try {
       const user = await keyHolder(small.server);
       const data = randomBytes(4 * MiB);

@@ -4,38 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startRgw, type Rgw } from '../helpers/ceph.js';
+import { freshBucket, startRgw, type Rgw } from '../helpers/ceph.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let rgw: Rgw | undefined;
-let keyDir: string | undefined;
-after(async () => {
-  await rgw?.stop();
-  if (keyDir) await rm(keyDir, { recursive: true, force: true });
-});
+after(() => rgw?.stop());
 
 const backends: Array<{ name: string; env(): Promise<Record<string, string>> }> = [
   { name: 'fs', env: async () => ({}) },
-  {
-    name: 's3 (Ceph RGW)',
-    async env() {
-      rgw ??= await startRgw();
-      keyDir ??= await mkdtemp(path.join(tmpdir(), 'coffer-s3key-'));
-      const keyFile = path.join(keyDir, 'key.json');
-      await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
-      return {
-        COFFER_STORAGE_BACKEND: 's3',
-        COFFER_S3_ENDPOINT: rgw.endpoint,
-        COFFER_S3_FORCE_PATH_STYLE: 'true',
-        COFFER_S3_BUCKET: `coffer-presign-${randomBytes(4).toString('hex')}`,
-        COFFER_S3_KEY_FILE: keyFile,
-      };
-    },
-  },
+  { name: 's3 (Ceph RGW)', env: async () => (rgw ??= await startRgw()).settings(freshBucket('coffer-presign')) },
 ];
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

@@ -1,9 +1,6 @@
 /** COFFER_S3_BUCKET_PER_USER: each user's parcels in a bucket of their own, {bucket}-{username}. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -13,27 +10,15 @@ import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let rgw: Rgw;
 let server: TestServer;
-let keyDir: string;
 const base = `coffer-pu-${randomBytes(3).toString('hex')}`;
 
 before(async () => {
   rgw = await startRgw();
-  keyDir = await mkdtemp(path.join(tmpdir(), 'coffer-pu-'));
-  const keyFile = path.join(keyDir, 'key.json');
-  await writeFile(keyFile, JSON.stringify({ access_key: rgw.accessKeyId, secret_key: rgw.secretAccessKey }));
-  server = await startServer({
-    COFFER_STORAGE_BACKEND: 's3',
-    COFFER_S3_ENDPOINT: rgw.endpoint,
-    COFFER_S3_FORCE_PATH_STYLE: 'true',
-    COFFER_S3_BUCKET: base,
-    COFFER_S3_BUCKET_PER_USER: 'true',
-    COFFER_S3_KEY_FILE: keyFile,
-  });
+  server = await startServer({ ...rgw.settings(base), COFFER_S3_BUCKET_PER_USER: 'true' });
 });
 after(async () => {
   await server.close();
   await rgw.stop();
-  await rm(keyDir, { recursive: true, force: true });
 });
 
 test('bucket names follow {bucket}-{username}, made valid for S3', () => {

@@ -13,7 +13,6 @@ import {
   jwtVerify,
   SignJWT,
   type JWK,
-  type JWTPayload,
 } from 'jose';
 import { signWithServerKey } from '../helpers/forge.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
