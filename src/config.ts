@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isValidUsername, USERNAME_RULE } from './users/username.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -89,8 +90,7 @@ const bool: Parser<boolean> = (raw) => {
 
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 
-const username: Parser<string> = (raw) =>
-  /^[A-Za-z0-9._-]{1,64}$/.test(raw) ? raw : new Error('1-64 characters of A-Z a-z 0-9 . _ -');
+const username: Parser<string> = (raw) => (isValidUsername(raw) ? raw : new Error(USERNAME_RULE));
 
 const databaseUrl: Parser<string> = (raw) =>
   /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw) ? raw : new Error('sqlite:<file> or postgres://user@host:port/db');

@@ -8,7 +8,7 @@ import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { CofferError, insufficientScope } from '../errors.js';
 import type { MetadataStore, PublicKeyRecord } from '../storage/meta/metadata-store.js';
-import { isValidUsername } from '../users/user-service.js';
+import { isValidUsername } from '../users/username.js';
 import type { Audit } from './audit.js';
 import { effectiveGrants } from './scopes.js';
 import type { SigningKeys } from './signing-keys.js';

@@ -3,7 +3,7 @@
  */
 import { CofferError, badRequest } from '../errors.js';
 import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
-import { isValidUsername } from '../users/user-service.js';
+import { isValidUsername } from '../users/username.js';
 import type { Audit } from './audit.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { verifyPassword } from './passwords.js';

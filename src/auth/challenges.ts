@@ -9,7 +9,7 @@ import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
 import { badRequest, CofferError, forbidden } from '../errors.js';
 import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
 import type { UserService } from '../users/user-service.js';
-import { isValidUsername } from '../users/user-service.js';
+import { isValidUsername } from '../users/username.js';
 import type { Audit } from './audit.js';
 import { keyRecordOf } from './key-service.js';
 import { parsePublicKey, verifySignature, type ParsedPublicKey } from './public-keys.js';

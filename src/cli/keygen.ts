@@ -2,13 +2,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
+import { isValidUsername, USERNAME_RULE } from '../users/username.js';
 
-export type KeygenType = 'rsa' | 'ed25519' | 'p256';
+type KeygenType = 'rsa' | 'ed25519' | 'p256';
 
 export async function keygen(options: { location: string; user: string; type: string }): Promise<void> {
   const type = options.type as KeygenType;
   if (!['rsa', 'ed25519', 'p256'].includes(type)) throw new Error(`--type must be rsa, ed25519 or p256 (not ${options.type})`);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.user)) throw new Error('--user must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  if (!isValidUsername(options.user)) throw new Error(`--user must be ${USERNAME_RULE}`);
   const pair =
     type === 'rsa'
       ? generateKeyPairSync('rsa', { modulusLength: 2048 })

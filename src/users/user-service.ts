@@ -9,6 +9,7 @@ import type { Audit } from '../auth/audit.js';
 import type { Principal } from '../auth/tokens.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { MetadataStore, PublicKeyRecord, UserPatch, UserRecord } from '../storage/meta/metadata-store.js';
+import { isAddressName, isValidUsername, USERNAME_RULE } from './username.js';
 
 export interface UserView {
   public_id: string;
@@ -32,20 +33,9 @@ export function toUserView(u: UserRecord): UserView {
   };
 }
 
-const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
-
-export function isValidUsername(name: unknown): name is string {
-  return typeof name === 'string' && USERNAME.test(name) && name !== '.' && name !== '..';
-}
-
-/** Names of 40 hex digits are P-256 addresses: only the holder of that key may be that user. */
-export function isAddressName(name: string): boolean {
-  return /^[0-9a-fA-F]{40}$/.test(name);
-}
-
 export function parseUsername(name: unknown): string {
   if (name === undefined || name === null || name === '') throw badRequest('"username" is required.');
-  if (!isValidUsername(name)) throw badRequest('"username" must be 1-64 characters of A-Z a-z 0-9 . _ - (and not "." or "..")');
+  if (!isValidUsername(name)) throw badRequest(`"username" must be ${USERNAME_RULE}.`);
   return name;
 }
 

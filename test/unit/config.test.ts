@@ -187,3 +187,10 @@ test('key-holding clients: self-registration follows open registration unless se
   assert.throws(() => loadConfig({ COFFER_PARCEL_STORAGE_ID: '123' }), (e: unknown) => e instanceof ConfigError && /COFFER_PARCEL_STORAGE_ID.*8 hex digits/.test(e.message));
   assert.throws(() => loadConfig({ COFFER_CHALLENGE_TTL: '0' }), /COFFER_CHALLENGE_TTL/);
 });
+
+test('COFFER_ADMIN_USER follows the API\'s username rule: "." and ".." are refused (such an admin could never log in)', () => {
+  for (const name of ['.', '..', 'a b']) {
+    assert.throws(() => loadConfig({ COFFER_ADMIN_USER: name }), (e: unknown) => e instanceof ConfigError && /COFFER_ADMIN_USER.*not "\." or "\.\."/.test(e.message), name);
+  }
+  assert.equal(loadConfig({ COFFER_ADMIN_USER: 'root.admin' }).adminUser, 'root.admin');
+});

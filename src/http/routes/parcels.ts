@@ -10,7 +10,7 @@ import { badRequest, forbidden } from '../../errors.js';
 import { jsonTooLarge, readParcelJson } from '../../parcels/parcel-json.js';
 import { parseParcelId } from '../../parcels/parcel-service.js';
 import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-store.js';
-import { isAddressName } from '../../users/user-service.js';
+import { isAddressName } from '../../users/username.js';
 import { bodyFields, isJson, mediaType } from '../body.js';
 import { hexOf } from '../../util/hex.js';
 import { prefers, single, type Query } from '../request-parts.js';
