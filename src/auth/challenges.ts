@@ -5,7 +5,7 @@
  * spends the token's `jti`, once, in the metadata store (so also across many nodes).
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { badRequest, CofferError, forbidden } from '../errors.js';
 import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
 import type { UserService } from '../users/user-service.js';
@@ -60,6 +60,12 @@ const HASH = /^[0-9a-fA-F]{64}$/;
 const PARCEL_ID = /^[0-9a-fA-F]{72}$/;
 
 const refused = (message: string) => new CofferError(401, 'invalid_token', message);
+const CHALLENGE_PROBLEMS = {
+  malformed: 'X-Auth-Token is not a challenge token from POST /api/v1/auth.',
+  'unknown key': 'X-Auth-Token was signed by a key Coffer does not know.',
+  expired: 'The challenge token has expired; ask POST /api/v1/auth for a new one.',
+  invalid: 'X-Auth-Token is not a valid challenge token from POST /api/v1/auth.',
+} as const;
 
 /**
  * A key that is not the user's and a signature that does not verify get the same answer, so a
@@ -120,9 +126,7 @@ export class ChallengeService {
       iat: now,
       exp: now + this.settings.ttlSeconds,
     };
-    const key = this.keys.current;
-    const header = { alg: key.alg, typ: CHALLENGE_TOKEN_TYPE, ...(key.alg === 'HS256' ? {} : { kid: key.kid }) };
-    return { token: await new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey) };
+    return { token: await this.keys.sign(claims, CHALLENGE_TOKEN_TYPE) };
   }
 
   /**
@@ -161,28 +165,15 @@ export class ChallengeService {
   }
 
   private async verifyToken(token: string): Promise<ChallengeClaims> {
-    if (token.length > 8192 || token.split('.').length !== 3) throw refused('X-Auth-Token is not a challenge token from POST /api/v1/auth.');
-    try {
-      const { payload } = await jwtVerify(token, async (header) => {
-        const key = await this.keys.resolve(header.kid);
-        if (!key) throw refused('X-Auth-Token was signed by a key Coffer does not know.');
-        return key.verifyKey;
-      }, {
-        algorithms: [this.keys.algorithm],
-        issuer: this.settings.issuer,
-        typ: CHALLENGE_TOKEN_TYPE,
-        // Only Coffer's own clocks are involved: a challenge lives exactly its lifetime.
-        clockTolerance: 0,
-        requiredClaims: ['exp', 'jti', 'user', 'operation'],
-      });
-      if (typeof payload.user !== 'string' || typeof payload.jti !== 'string') throw refused('X-Auth-Token lacks the challenge claims.');
-      return payload as ChallengeClaims;
-    } catch (e) {
-      if (e instanceof CofferError) throw e;
-      if (e instanceof joseErrors.JWTExpired) throw refused('The challenge token has expired; ask POST /api/v1/auth for a new one.');
-      if (e instanceof joseErrors.JOSEError) throw refused('X-Auth-Token is not a valid challenge token from POST /api/v1/auth.');
-      throw e;
-    }
+    const payload = await this.keys.verify(
+      token,
+      CHALLENGE_TOKEN_TYPE,
+      // Only Coffer's own clocks are involved: a challenge lives exactly its lifetime.
+      { issuer: this.settings.issuer, clockTolerance: 0, requiredClaims: ['exp', 'jti', 'user', 'operation'] },
+      (problem) => refused(CHALLENGE_PROBLEMS[problem]),
+    );
+    if (typeof payload.user !== 'string' || typeof payload.jti !== 'string') throw refused('X-Auth-Token lacks the challenge claims.');
+    return payload as ChallengeClaims;
   }
 
   /**

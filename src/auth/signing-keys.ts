@@ -6,7 +6,19 @@
  */
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyOptions,
+} from 'jose';
 import type { JwtAlgorithm } from '../config.js';
 import { CofferError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -89,6 +101,38 @@ export class SigningKeys {
     this.lastReload = Date.now();
     await this.reloadIfChanged();
     return this.verificationKey(kid);
+  }
+
+  /** Signs `claims` with the current key as a JWT of type `typ`. */
+  sign(claims: JWTPayload, typ: string): Promise<string> {
+    const key = this.current;
+    const header = { alg: key.alg, typ, ...(key.alg === 'HS256' ? {} : { kid: key.kid }) };
+    return new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey);
+  }
+
+  /**
+   * Verifies a JWT Coffer signed: its shape, its key (by kid), the algorithm, `typ` and the time
+   * claims. What is wrong is reported through `refuse`, in the caller's words.
+   */
+  async verify(
+    token: string,
+    typ: string,
+    options: Pick<JWTVerifyOptions, 'issuer' | 'audience' | 'clockTolerance' | 'requiredClaims'>,
+    refuse: (problem: 'malformed' | 'unknown key' | 'expired' | 'invalid') => Error,
+  ): Promise<JWTPayload> {
+    if (typeof token !== 'string' || token.length > 8192 || token.split('.').length !== 3) throw refuse('malformed');
+    try {
+      const { payload } = await jwtVerify(token, async (header) => {
+        const key = await this.resolve(header.kid);
+        if (!key) throw refuse('unknown key');
+        return key.verifyKey;
+      }, { ...options, algorithms: [this.algorithm], typ });
+      return payload;
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) throw refuse('expired');
+      if (e instanceof joseErrors.JOSEError) throw refuse('invalid');
+      throw e;
+    }
   }
 
   /** The public keys for /.well-known/jwks.json. */

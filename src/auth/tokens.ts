@@ -7,7 +7,7 @@
  * it correct across many nodes.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { invalidToken, CofferError } from '../errors.js';
 import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
 import type { Audit } from './audit.js';
@@ -50,6 +50,12 @@ export interface TokenSettings {
 }
 
 const CACHE_LIMIT = 10_000;
+const ACCESS_PROBLEMS = {
+  malformed: 'The access token is not a JWT.',
+  'unknown key': 'The access token was signed by an unknown key.',
+  expired: 'The access token has expired.',
+  invalid: undefined,
+} as const;
 const REFRESH_PREFIX = 'crt_';
 
 export class TokenService {
@@ -77,10 +83,7 @@ export class TokenService {
       ver: user.tokenVersion,
       ...(this.settings.audience ? { aud: this.settings.audience } : {}),
     };
-    const key = this.keys.current;
-    const header = { alg: key.alg, typ: ACCESS_TOKEN_TYPE, ...(key.alg === 'HS256' ? {} : { kid: key.kid }) };
-    const token = await new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey);
-    return { token, claims };
+    return { token: await this.keys.sign(claims, ACCESS_TOKEN_TYPE), claims };
   }
 
   /** Checks signature, type and time claims (cached); not revocation. Throws invalid_token. */
@@ -99,35 +102,22 @@ export class TokenService {
   }
 
   private async verifySignedToken(token: string): Promise<AccessClaims> {
-    if (typeof token !== 'string' || token.length > 8192 || token.split('.').length !== 3) {
-      throw invalidToken('The access token is not a JWT.');
-    }
-    try {
-      const { payload } = await jwtVerify(token, async (header) => this.keyFor(header.kid), {
-        algorithms: [this.keys.algorithm],
+    const payload = await this.keys.verify(
+      token,
+      ACCESS_TOKEN_TYPE,
+      {
         issuer: this.settings.issuer,
         ...(this.settings.audience ? { audience: this.settings.audience } : {}),
-        typ: ACCESS_TOKEN_TYPE,
         clockTolerance: this.settings.clockSkew,
         requiredClaims: ['iat', 'exp', 'jti', 'sub'],
-      });
-      const claims = payload as AccessClaims;
-      if (typeof claims.scope !== 'string' || typeof claims.ver !== 'number' || claims.sub !== claims.public_id) {
-        throw invalidToken('The access token lacks Coffer claims.');
-      }
-      return claims;
-    } catch (e) {
-      if (e instanceof CofferError) throw e;
-      if (e instanceof joseErrors.JWTExpired) throw invalidToken('The access token has expired.');
-      if (e instanceof joseErrors.JOSEError) throw invalidToken();
-      throw e;
+      },
+      (problem) => invalidToken(ACCESS_PROBLEMS[problem]),
+    );
+    const claims = payload as AccessClaims;
+    if (typeof claims.scope !== 'string' || typeof claims.ver !== 'number' || claims.sub !== claims.public_id) {
+      throw invalidToken('The access token lacks Coffer claims.');
     }
-  }
-
-  private async keyFor(kid: string | undefined) {
-    const key = await this.keys.resolve(kid);
-    if (!key) throw invalidToken('The access token was signed by an unknown key.');
-    return key.verifyKey;
+    return claims;
   }
 
   /** Verifies a token and its live state: the full check every protected request makes. */
