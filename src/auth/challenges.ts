@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { badRequest, CofferError, forbidden } from '../errors.js';
+import { parseParcelId } from '../parcels/parcel-id.js';
+import { isSha256Hex } from '../storage/blob/hashing.js';
 import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
 import type { UserService } from '../users/user-service.js';
 import { isValidUsername } from '../users/username.js';
@@ -17,7 +19,7 @@ import { effectiveGrants, type Scope } from './scopes.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** The `typ` of challenge tokens: never accepted where an access token is expected, nor the reverse. */
-export const CHALLENGE_TOKEN_TYPE = 'coffer-challenge+jwt';
+const CHALLENGE_TOKEN_TYPE = 'coffer-challenge+jwt';
 
 export type OperationName = 'upload' | 'download' | 'remove';
 
@@ -56,8 +58,6 @@ export interface ChallengeSettings {
 
 const OPERATION_NAMES: readonly OperationName[] = ['upload', 'download', 'remove'];
 const SCOPE_OF: Record<OperationName, Scope> = { upload: 'objects:write', download: 'objects:read', remove: 'objects:write' };
-const HASH = /^[0-9a-fA-F]{64}$/;
-const PARCEL_ID = /^[0-9a-fA-F]{72}$/;
 
 const refused = (message: string) => new CofferError(401, 'invalid_token', message);
 const CHALLENGE_PROBLEMS = {
@@ -94,13 +94,13 @@ export function parseOperation(raw: unknown): ChallengeOperation {
   if (name === 'upload') {
     if (id !== undefined) throw badRequest('An upload binds the data\'s "hash", not an "id".');
     if (hash === undefined) return { name };
-    if (typeof hash !== 'string' || !HASH.test(hash)) throw badRequest('"operation.hash" must be the SHA-256 of the data: 64 hex digits.');
+    if (typeof hash !== 'string' || !isSha256Hex(hash)) throw badRequest('"operation.hash" must be the SHA-256 of the data: 64 hex digits.');
     return { name, hash: hash.toLowerCase() };
   }
   if (hash !== undefined) throw badRequest(`A ${name} binds the parcel's "id", not a "hash".`);
   if (id === undefined) return { name: name as OperationName };
-  if (typeof id !== 'string' || !PARCEL_ID.test(id)) throw badRequest('"operation.id" must be a parcel id: 72 hex digits.');
-  return { name: name as OperationName, id: id.toUpperCase() };
+  if (typeof id !== 'string') throw badRequest('"operation.id" must be a parcel id: 72 hex digits.');
+  return { name: name as OperationName, id: parseParcelId(id) };
 }
 
 export class ChallengeService {

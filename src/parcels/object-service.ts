@@ -9,7 +9,8 @@ import { badRequest, notFound } from '../errors.js';
 import { parseKeyPath } from '../kv/key-path.js';
 import type { BlobStore } from '../storage/blob/blob-store.js';
 import { pipeline } from 'node:stream/promises';
-import { HashingCounter } from '../storage/blob/hashing.js';
+import { HashingCounter, isSha256Hex } from '../storage/blob/hashing.js';
+import { isParcelPathShape, parcelIdOfPath } from './parcel-id.js';
 import type { MetadataStore, ObjectRecord, PendingUpload } from '../storage/meta/metadata-store.js';
 
 export interface ObjectView {
@@ -42,10 +43,7 @@ export interface ObjectListing {
   cursor: string | null;
 }
 
-const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
-/** Where the parcels of the older parcel API live among their owner's objects. */
-export const PARCEL_PATH = /^parcels\/[0-9A-F]{72}$/;
-const PARCEL_PATH_ANY_CASE = /^parcels\/[0-9a-f]{72}$/i;
+
 export const DEFAULT_OBJECT_LIST_LIMIT = 1000;
 
 /** Who owns an upload: the index keys by id, a bucket-per-user store files by name. */
@@ -69,7 +67,7 @@ export class ObjectService {
 
   /** Refuses writes to `parcels/{id}` paths: the parcel API writes those, with their metadata. */
   static assertWritable(path: string): void {
-    if (PARCEL_PATH_ANY_CASE.test(path)) {
+    if (isParcelPathShape(path)) {
       throw badRequest(`"${path}" is a parcel's path, written only by the parcel API (POST /api/v1/parcels); pick another path.`, 'invalid_key');
     }
   }
@@ -109,7 +107,7 @@ export class ObjectService {
   }
 
   blobOptions(options: UploadOptions) {
-    if (options.expectedSha256 !== undefined && !SHA256_HEX.test(options.expectedSha256)) {
+    if (options.expectedSha256 !== undefined && !isSha256Hex(options.expectedSha256)) {
       throw badRequest('x-coffer-sha256 must be 64 hex digits (the SHA-256 of the body).');
     }
     return {
@@ -191,9 +189,8 @@ export class ObjectService {
 
   /** Deletes an object; a parcel's object takes its parcel with it. */
   async delete(owner: string, path: string): Promise<void> {
-    const removed = PARCEL_PATH.test(path)
-      ? await this.store.parcelDelete(owner, path.slice('parcels/'.length), path)
-      : await this.store.objectDelete(owner, path);
+    const parcelId = parcelIdOfPath(path);
+    const removed = parcelId ? await this.store.parcelDelete(owner, parcelId, path) : await this.store.objectDelete(owner, path);
     if (!removed) throw notFound(`No object "${path}".`);
     await this.blobs.delete(removed.blobKey).catch(() => {});
   }

@@ -9,18 +9,7 @@ import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { BlobStore } from '../storage/blob/blob-store.js';
 import type { MetadataStore, ObjectRecord, ParcelRecord } from '../storage/meta/metadata-store.js';
 import { newObjectRecord, type ObjectService, type Owner } from './object-service.js';
-
-const PARCEL_ID = /^[0-9a-fA-F]{72}$/;
-
-/** A parcel id as stored (uppercase); 400 when it cannot be one. */
-export function parseParcelId(raw: string): string {
-  if (!PARCEL_ID.test(raw)) throw badRequest(`"${raw.slice(0, 100)}" is not a parcel id: those are 72 hex digits (storage id + SHA-256).`);
-  return raw.toUpperCase();
-}
-
-export function parcelObjectPath(id: string): string {
-  return `parcels/${id}`;
-}
+import { parcelObjectPath } from './parcel-id.js';
 
 export interface ParcelUpload {
   /** The SHA-256 the data must have (the challenge's), hex. */

@@ -6,6 +6,11 @@ import { CofferError } from '../../errors.js';
  * Passes bytes through unchanged while counting them and hashing them with SHA-256; fails the
  * stream with 413 once more than `maxBytes` went by.
  */
+/** 64 hex digits, in either case: the form of a SHA-256 a client sends. */
+export function isSha256Hex(value: string): boolean {
+  return /^[0-9a-fA-F]{64}$/.test(value);
+}
+
 export class HashingCounter extends Transform {
   size = 0;
   private readonly hash = createHash('sha256');
