@@ -6,7 +6,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { CofferError, insufficientScope } from '../errors.js';
+import { insufficientScope, invalidToken } from '../errors.js';
 import type { MetadataStore, PublicKeyRecord } from '../storage/meta/metadata-store.js';
 import { isValidUsername } from '../users/username.js';
 import type { Audit } from './audit.js';
@@ -20,8 +20,6 @@ export const MAX_ASSERTION_SECONDS = 3600;
 /** Which registered key type signs with each accepted algorithm. */
 const KEY_TYPE_OF: Record<string, string> = { RS256: 'rsa', PS256: 'rsa', ES256: 'p256', EdDSA: 'ed25519' };
 
-const refused = (message: string) =>
-  new CofferError(401, 'invalid_token', message, { 'www-authenticate': 'Bearer realm="coffer", error="invalid_token"' });
 
 /** Whether a bearer token is meant as an assertion: anything that is not a Coffer access token. */
 export function isAssertion(token: string): boolean {
@@ -48,12 +46,12 @@ export class AssertionService {
       header = decodeProtectedHeader(token);
       unverified = decodeJwt(token);
     } catch {
-      throw refused('The bearer token is not a JWT.');
+      throw invalidToken('The bearer token is not a JWT.');
     }
     const alg = header.alg ?? '';
     const keyType = KEY_TYPE_OF[alg];
-    if (!keyType) throw refused(`An assertion is signed with RS256, PS256, ES256 or EdDSA, not ${alg || 'nothing'}.`);
-    if (header.kid !== undefined && this.signingKeys.verificationKey(header.kid)) throw refused('An assertion is signed with your own key; it carries no Coffer kid.');
+    if (!keyType) throw invalidToken(`An assertion is signed with RS256, PS256, ES256 or EdDSA, not ${alg || 'nothing'}.`);
+    if (header.kid !== undefined && this.signingKeys.verificationKey(header.kid)) throw invalidToken('An assertion is signed with your own key; it carries no Coffer kid.');
     const sub = unverified.sub;
     const user = isValidUsername(sub) ? await this.store.getUserByName(sub) : undefined;
     if (!user || user.disabled) return this.refuse(String(sub), 'The assertion\'s "sub" names no active user with a registered key.');
@@ -107,7 +105,7 @@ export class AssertionService {
 
   private refuse(user: string, message: string): never {
     this.audit('assertion.refused', { user });
-    throw refused(message);
+    throw invalidToken(message);
   }
 }
 

@@ -7,20 +7,16 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import FindMyWay, { type HTTPVersion } from 'find-my-way';
 import { CofferError, statusTitle, type ErrorCode } from '../errors.js';
 
+function problemBody(status: number, code: ErrorCode, detail: string) {
+  return { type: `urn:coffer:error:${code}`, title: statusTitle(status), status, detail, code, error: detail };
+}
+
 export function sendProblem(reply: FastifyReply, error: CofferError, extra: Record<string, unknown> = {}): FastifyReply {
   return reply
     .code(error.status)
     .headers(error.headers)
     .type('application/problem+json')
-    .send({
-      type: `urn:coffer:error:${error.code}`,
-      title: statusTitle(error.status),
-      status: error.status,
-      detail: error.message,
-      code: error.code,
-      error: error.message,
-      ...extra,
-    });
+    .send({ ...problemBody(error.status, error.code, error.message), ...extra });
 }
 
 /** Fastify's own errors (body parsing, validation, limits) as CofferErrors. */
@@ -33,8 +29,6 @@ function fromFastifyError(error: FastifyError): CofferError | undefined {
       return new CofferError(413, 'payload_too_large', 'The request body is larger than this route accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new CofferError(415, 'unsupported_media_type', `This route does not accept the content type ${error.message.split(': ').pop()}.`);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new CofferError(400, 'invalid_json', 'The body is declared as JSON but is empty.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new CofferError(400, 'invalid_json', error.message);
@@ -73,7 +67,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
   const status = timeout ? 408 : 400;
   const code: ErrorCode = timeout ? 'request_timeout' : 'invalid_request';
   const detail = timeout ? 'The request headers did not arrive in time.' : 'The request could not be parsed as HTTP.';
-  const body = JSON.stringify({ type: `urn:coffer:error:${code}`, title: statusTitle(status), status, detail, code, error: detail });
+  const body = JSON.stringify(problemBody(status, code, detail));
   socket.end(
     `HTTP/1.1 ${status} ${statusTitle(status)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -5,9 +5,10 @@
  * with a per-installation secret, and serves it at /v1/presigned/{path}.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { badRequest, CofferError, forbidden } from '../errors.js';
+import { MAX_ASSERTION_SECONDS } from '../auth/assertions.js';
+import type { Principal } from '../auth/tokens.js';
+import { badRequest, CofferError, forbidden, invalidToken } from '../errors.js';
 import type { BlobStore } from '../storage/blob/blob-store.js';
-import type { UserRecord } from '../storage/meta/metadata-store.js';
 import { ObjectService } from './object-service.js';
 
 export const MAX_PRESIGN_SECONDS = 7 * 86_400;
@@ -67,8 +68,13 @@ export class PresignService {
     private readonly secret: Buffer,
   ) {}
 
-  /** `maxSeconds` caps the URL's life (an assertion, replayable for up to an hour, may not mint week-long URLs). */
-  async presign(user: UserRecord, input: PresignInput, baseUrl: string, maxSeconds = MAX_PRESIGN_SECONDS): Promise<PresignAnswer> {
+  /**
+   * A URL for `caller`. One signed by a client-signed assertion lives at most as long as an
+   * assertion may (it is replayable until then), and its "user" must be the assertion's sub.
+   */
+  async presign(caller: Pick<Principal, 'user' | 'via'>, input: PresignInput, baseUrl: string): Promise<PresignAnswer> {
+    const { user } = caller;
+    const byAssertion = caller.via === 'assertion';
     const rawPath = input.path ?? (typeof input.file === 'string' ? fileAlias(input.file) : input.file);
     if (typeof rawPath !== 'string' || rawPath === '') throw badRequest('Send the object\'s "path" (alias "file").');
     const path = ObjectService.parsePath(rawPath);
@@ -76,9 +82,13 @@ export class PresignService {
     const method = input.method === undefined ? (input.file !== undefined && input.path === undefined ? 'PUT' : 'GET') : input.method;
     if (method !== 'GET' && method !== 'PUT') throw badRequest('"method" must be "GET" or "PUT".');
     if (method === 'PUT') ObjectService.assertWritable(path);
-    if (input.user !== undefined && input.user !== user.username) throw forbidden('"user" names another user; you can presign only your own objects.');
+    if (input.user !== undefined && input.user !== user.username) {
+      // For an assertion a foreign "user" is a refused assertion (401), for a token a forbidden request.
+      if (byAssertion) throw invalidToken(`The assertion was signed for "${user.username}", not "${String(input.user)}".`);
+      throw forbidden('"user" names another user; you can presign only your own objects.');
+    }
     if (input.content_type !== undefined && typeof input.content_type !== 'string') throw badRequest('"content_type" must be a string.');
-    const expiresIn = parseExpiresIn(input.expires_in, maxSeconds);
+    const expiresIn = parseExpiresIn(input.expires_in, byAssertion ? MAX_ASSERTION_SECONDS : MAX_PRESIGN_SECONDS);
     const expiresAt = Math.floor(Date.now() / 1000) + expiresIn;
 
     let url: string;

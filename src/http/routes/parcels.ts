@@ -8,17 +8,19 @@ import type { Services } from '../../app.js';
 import type { ChallengeGrant, OperationName } from '../../auth/challenges.js';
 import { badRequest, forbidden } from '../../errors.js';
 import { jsonTooLarge, readParcelJson } from '../../parcels/parcel-json.js';
-import { parseParcelId } from '../../parcels/parcel-service.js';
+import { parseParcelId } from '../../parcels/parcel-id.js';
 import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-store.js';
 import { isAddressName } from '../../users/username.js';
 import { bodyFields, isJson, mediaType } from '../body.js';
 import { hexOf } from '../../util/hex.js';
 import { prefers, single, type Query } from '../request-parts.js';
-import { bodyStream, sendObject, uploadOptions } from './objects.js';
+import { acceptStreamedBodies, bodyStream, sendObject, uploadOptions } from './objects.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     challenge: ChallengeGrant | null;
+    /** The route's parcel id, checked and uppercased. */
+    parcelId: string | null;
   }
   interface FastifyContextConfig {
     /** The operation a signed request must hold a challenge for. */
@@ -40,6 +42,11 @@ export function challengeRoutes(app: FastifyInstance, s: Services): void {
 function headerOf(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function parcelIdOf(request: FastifyRequest): string {
+  if (!request.parcelId) throw new Error('parcelIdOf() on a route without :id');
+  return request.parcelId;
 }
 
 function grantOf(request: FastifyRequest): ChallengeGrant {
@@ -68,16 +75,17 @@ async function sendParcelJson(reply: FastifyReply, s: Services, parcel: ParcelRe
 export function parcelRoutes(app: FastifyInstance, s: Services): void {
   // Every body reaches the upload unread, as a stream: the raw form goes to the store as it is,
   // the JSON form is parsed as it streams (readParcelJson).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  acceptStreamedBodies(app);
 
   app.decorateRequest('challenge', null);
+  app.decorateRequest('parcelId', null);
   app.addHook('onRequest', async (request) => {
+    const rawId = (request.params as { id?: string }).id;
+    const id = rawId === undefined ? undefined : parseParcelId(rawId);
+    request.parcelId = id ?? null;
     const name = request.routeOptions.config.challenge;
     // Inspecting (?key=) needs no proof.
     if (!name || (name === 'download' && (request.query as Query).key !== undefined)) return;
-    const rawId = (request.params as { id?: string }).id;
-    const id = rawId === undefined ? undefined : parseParcelId(rawId);
     request.challenge = await s.challenges.authorize(
       { token: headerOf(request, 'x-auth-token'), publicKey: headerOf(request, 'x-public-key'), signature: headerOf(request, 'x-signature') },
       { name, ...(id ? { id } : {}) },
@@ -127,7 +135,7 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
       },
     },
     async (request, reply) => {
-      const id = parseParcelId((request.params as { id: string }).id);
+      const id = parcelIdOf(request);
       const key = single(request.query as Query, 'key');
       if (key !== undefined) {
         if (key !== 'metadata' && key !== 'owner') throw badRequest(`"key" may be "metadata" or "owner", not "${key.slice(0, 50)}".`);
@@ -146,7 +154,7 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
     '/api/v1/parcels/:id',
     { config: { challenge: 'remove' }, schema: { tags: ['parcels (AMO)'], summary: 'Remove a parcel (its owner only)', security: signed } },
     async (request, reply) => {
-      const id = parseParcelId((request.params as { id: string }).id);
+      const id = parcelIdOf(request);
       await s.parcels.remove(grantOf(request).user.id, id);
       return reply.code(204).send();
     },

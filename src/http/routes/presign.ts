@@ -1,8 +1,7 @@
 /** Presigned URLs: SPEC §4. POST /v1/presign signs; /v1/presigned/{path} serves Coffer-signed URLs. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
-import { CofferError, invalidToken } from '../../errors.js';
-import { MAX_ASSERTION_SECONDS } from '../../auth/assertions.js';
+import { CofferError } from '../../errors.js';
 import { PRESIGNED_ROUTE } from '../../parcels/presign-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
@@ -27,16 +26,7 @@ export function presignRoutes(app: FastifyInstance, s: Services): void {
         security: bearer,
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      const input = bodyFields(request);
-      // With an assertion, a "user" that is not its sub is a refused assertion (401), not a 403.
-      if (principal.via === 'assertion' && input.user !== undefined && input.user !== principal.user.username) {
-        throw invalidToken(`The assertion was signed for "${principal.user.username}", not "${String(input.user)}".`);
-      }
-      const maxSeconds = principal.via === 'assertion' ? MAX_ASSERTION_SECONDS : undefined;
-      return s.presign.presign(principal.user, input, baseUrl(request, s), maxSeconds);
-    },
+    async (request) => s.presign.presign(principalOf(request), bodyFields(request), baseUrl(request, s)),
   );
 }
 
