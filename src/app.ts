@@ -74,7 +74,7 @@ const ORPHAN_SWEEP_EVERY = 60;
 export async function buildApp(config: Config): Promise<CofferApp> {
   // Headers must arrive within headersTimeout (checked every second); a body may take as long as
   // it likes while it keeps moving (connectionTimeout cuts a socket idle for bodyTimeoutMs).
-  const serverTimeouts = { headersTimeout: config.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: 1000 };
+  const serverTimeouts = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 };
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -100,13 +100,13 @@ export async function buildApp(config: Config): Promise<CofferApp> {
   const store = await createMetadataStore(config.databaseUrl);
   const blobs = await createBlobStore(config);
   const objects = new ObjectService(store, blobs);
-  const keys = await SigningKeys.open({
+  const signingKeys = await SigningKeys.open({
     algorithm: config.jwtAlgorithm,
     dataDir: config.dataDir,
     ...(config.jwtSecret ? { secret: config.jwtSecret } : {}),
     retireAfterMs: (config.accessTokenTtl + config.clockSkewSeconds) * 1000,
   });
-  const tokens = new TokenService(store, keys, {
+  const tokens = new TokenService(store, signingKeys, {
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     accessTtl: config.accessTokenTtl,
@@ -119,7 +119,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     config,
     store,
     blobs,
-    signingKeys: keys,
+    signingKeys,
     keys: new KeyService(store, audit),
     tokens,
     auth: new AuthService(store, tokens, throttle, audit, config.accessTokenTtl),
@@ -127,12 +127,12 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     kv: new KvService(store, config.kvMaxBytes),
     objects,
     parcels: new ParcelService(store, blobs, objects, config.parcelStorageId),
-    challenges: new ChallengeService(store, users, keys, {
+    challenges: new ChallengeService(store, users, signingKeys, {
       issuer: config.jwtIssuer,
       ttlSeconds: config.challengeTtl,
       selfRegistration: config.pubkeySelfRegistration,
     }, audit),
-    assertions: new AssertionService(store, keys, config.clockSkewSeconds, audit),
+    assertions: new AssertionService(store, signingKeys, config.clockSkewSeconds, audit),
     presign: new PresignService(blobs, objects, await loadOrCreateSecret(path.join(config.dataDir, 'keys', 'presign.key'))),
     audit,
     metrics: createMetricsRegistry(),

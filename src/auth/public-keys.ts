@@ -72,7 +72,7 @@ function p256Point(key: KeyObject): Buffer {
   return Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
 }
 
-export function p256Address(point: Buffer): string {
+function p256Address(point: Buffer): string {
   return createHash('sha256').update(point).digest().subarray(0, 20).toString('hex').toUpperCase();
 }
 

@@ -11,7 +11,7 @@ import parser, { type Token } from 'stream-json/parser.js';
 import { badRequest, CofferError } from '../errors.js';
 
 /** The largest `metadata` (and `owner`) kept, in characters of JSON text. */
-export const PARCEL_METADATA_MAX_CHARS = 64 * 1024;
+const PARCEL_METADATA_MAX_CHARS = 64 * 1024;
 /** Hex digits decoded and handed to the upload at a time. */
 const HEX_BATCH = 32 * 1024;
 
@@ -19,15 +19,13 @@ const HEX_BATCH = 32 * 1024;
 const TOKENS = { packKeys: true, streamKeys: false, packNumbers: true, streamNumbers: false, packStrings: false, streamStrings: true };
 
 export interface ParcelJson<T> {
-  /** The `owner` field: a string, undefined when absent, or NOT_A_STRING. */
-  owner: string | undefined | typeof NOT_A_STRING;
+  /** The `owner` value as sent (undefined when absent). */
+  owner: unknown;
   /** The `metadata` value as sent (undefined when absent). */
   metadata: unknown;
   /** What `store` made of the data. */
   stored: T;
 }
-
-export const NOT_A_STRING = Symbol('not a string');
 
 export interface ParcelJsonSink<T> {
   /** Consumes the decoded bytes of `data` (called when "data" starts). */
@@ -66,7 +64,7 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
   const stopWatching = finished(body, (err) => err && counter.destroy(err));
   const tokens = pipeline(counter, parser.asStream(TOKENS), () => {}) as AsyncIterable<Token> & Readable;
 
-  let owner: ParcelJson<T>['owner'];
+  let owner: unknown;
   let metadata: unknown;
   let storing: Promise<T> | undefined;
   let data: PassThrough | undefined;
@@ -121,7 +119,7 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
         }
       }
       if (done) {
-        if (field.name === 'owner') owner = typeof field.asm?.current === 'string' ? field.asm.current : NOT_A_STRING;
+        if (field.name === 'owner') owner = field.asm?.current;
         if (field.name === 'metadata') metadata = field.asm?.current;
         field = undefined;
       }

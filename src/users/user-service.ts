@@ -39,9 +39,13 @@ export function parseUsername(name: unknown): string {
   return name;
 }
 
+/** A form sends one string ("kv:read kv:write") or repeats the field; JSON sends a list. */
+function grantList(raw: unknown): unknown {
+  return typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : raw;
+}
+
 function parseGrants(raw: unknown): Scope[] {
-  // A form sends one string ("kv:read kv:write") or repeats the field; JSON sends a list.
-  const grants = typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : raw;
+  const grants = grantList(raw);
   if (!Array.isArray(grants) || !grants.every((g) => typeof g === 'string')) {
     throw badRequest(`"grants" must be a list of scopes (${SCOPES.join(', ')}).`);
   }
@@ -52,8 +56,8 @@ function parseGrants(raw: unknown): Scope[] {
 
 /** Whether a grants value names the admin scope (which is the admin flag, not a stored grant). */
 function grantsAdmin(raw: unknown): boolean {
-  const list = typeof raw === 'string' ? raw.split(/[\s,]+/) : Array.isArray(raw) ? raw : [];
-  return list.includes('admin');
+  const list = grantList(raw);
+  return Array.isArray(list) && list.includes('admin');
 }
 
 function parseBoolean(value: unknown, field: string): boolean {
@@ -85,7 +89,7 @@ export class UserService {
     private readonly audit: Audit,
     private readonly settings: { openRegistration: boolean; passwordMinLength: number },
     /** Removes what the user keeps outside the metadata store (their objects' bytes). */
-    private readonly deleteUserData: (userId: string) => Promise<void> = async () => {},
+    private readonly deleteUserData: (userId: string) => Promise<void>,
   ) {}
 
   /** Self-service sign-up (only with open registration); never makes an admin. */
@@ -133,6 +137,13 @@ export class UserService {
     return user;
   }
 
+  /** The user of that name; 404 when there is none. */
+  async get(username: string): Promise<UserRecord> {
+    const user = await this.store.getUserByName(username);
+    if (!user) throw notFound(`No user "${username}".`);
+    return user;
+  }
+
   list(): Promise<UserRecord[]> {
     return this.store.listUsers();
   }
@@ -143,8 +154,7 @@ export class UserService {
     const isAdmin = actor.scopes.has('admin');
     const isSelf = actor.user.username === username;
     if (!isAdmin && !isSelf) throw forbidden('Only an admin may change another user.');
-    const target = await this.store.getUserByName(username);
-    if (!target) throw notFound(`No user "${username}".`);
+    const target = await this.get(username);
     const fields = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
     const allowed = ['password', 'current_password', 'disabled', 'grants', 'admin'];
     const unknown = fields.filter((f) => !allowed.includes(f));
@@ -206,8 +216,7 @@ export class UserService {
 
   /** Deletes the user and everything they own. */
   async remove(actor: Principal, username: string): Promise<void> {
-    const target = await this.store.getUserByName(username);
-    if (!target) throw notFound(`No user "${username}".`);
+    const target = await this.get(username);
     if (target.admin && !target.disabled) await this.assertNotLastAdmin();
     await this.deleteUserData(target.id);
     await this.store.deleteUser(target.id);

@@ -1,7 +1,6 @@
 /** Public keys: SPEC §2. JSON {"key","label"}, or the PEM itself as the body. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
-import { notFound } from '../../errors.js';
 import { toKeyView } from '../../auth/key-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields, mediaType } from '../body.js';
@@ -45,8 +44,7 @@ export function keyRoutes(app: FastifyInstance, s: Services): void {
     { config: { scope: 'admin' }, schema: { tags: ['keys'], summary: 'Register a public key for a user (admin)', security: bearer } },
     async (request, reply) => {
       const { username } = request.params as { username: string };
-      const owner = await s.store.getUserByName(username);
-      if (!owner) throw notFound(`No user "${username}".`);
+      const owner = await s.users.get(username);
       const { key, label } = keyInput(request);
       return reply.code(201).send(toKeyView(await s.keys.add(owner, key, label, principalOf(request).user)));
     },

@@ -19,7 +19,7 @@ const bearer = [{ bearer: [] }];
  * The one Range form worth serving: a single `bytes=a-b`, `bytes=a-` or `bytes=-n`. Anything
  * else is ignored (the whole object, 200), as RFC 9110 allows; an unsatisfiable range is 416.
  */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
   const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   if (m[1] === '') {

@@ -2,7 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../app.js';
-import { notFound } from '../../errors.js';
 import { toUserView } from '../../users/user-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
@@ -59,8 +58,7 @@ export function userRoutes(app: FastifyInstance, s: Services): void {
     },
     async (request) => {
       const { username } = request.params as { username: string };
-      const user = await s.store.getUserByName(username);
-      if (!user) throw notFound(`No user "${username}".`);
+      const user = await s.users.get(username);
       return toUserView(user);
     },
   );
