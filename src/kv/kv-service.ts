@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { badRequest, conflict, CofferError, notFound } from '../errors.js';
 import type { KvEntry, KvKind, MetadataStore } from '../storage/meta/metadata-store.js';
-import { prefixUpperBound } from '../storage/meta/kysely-metadata-store.js';
+import { prefixUpperBound } from '../util/prefix.js';
 
 export interface IncomingValue {
   kind: KvKind;

@@ -21,10 +21,15 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await handle.close().catch(() => {});
   }
   await rename(tmp, file);
-  const dirHandle = await open(dir, 'r');
+  await syncDir(dir);
+}
+
+/** Makes a rename or a new file in `dir` durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
   try {
-    await dirHandle.sync();
+    await handle.sync();
   } finally {
-    await dirHandle.close();
+    await handle.close();
   }
 }

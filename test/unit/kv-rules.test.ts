@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CofferError } from '../../src/errors.js';
 import { prefersJson } from '../../src/http/routes/kv.js';
 import { entityTag, etagMatches, parseTtl } from '../../src/kv/kv-service.js';
-import { prefixUpperBound } from '../../src/storage/meta/kysely-metadata-store.js';
+import { prefixUpperBound } from '../../src/util/prefix.js';
 
 test('Accept prefers JSON only when application/json has the highest q, first among equals', () => {
   assert.equal(prefersJson(undefined), false);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore, ByteRange, PutOptions, PutResult } from './blob-store.js';
+import { syncDir } from '../../util/atomic-file.js';
 import { HashingCounter, hashMismatch } from './hashing.js';
 
 const KEY = /^[0-9a-z]{16,128}$/;
@@ -141,11 +142,4 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   });
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+

@@ -3,6 +3,7 @@
  */
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, KvTable, ObjectsTable, OpenDatabase, PendingUploadsTable, UsersTable } from './database.js';
+import { prefixUpperBound } from '../../util/prefix.js';
 import { prepareQuery } from './prepared-query.js';
 import type {
   AccessState,
@@ -87,13 +88,6 @@ function liveKv(eb: ExpressionBuilder<Database, 'kv'>, now: number) {
 export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
-/** The smallest string greater than every string that starts with prefix. */
-export function prefixUpperBound(prefix: string): string {
-  const last = prefix.codePointAt(prefix.length - 1)!;
-  const head = prefix.slice(0, prefix.length - (last > 0xffff ? 2 : 1));
-  return head + String.fromCodePoint(last + 1);
 }
 
 export class KyselyMetadataStore implements MetadataStore {
