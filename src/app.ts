@@ -126,7 +126,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     users,
     kv: new KvService(store, config.kvMaxBytes),
     objects,
-    parcels: new ParcelService(store, blobs, objects, config.parcelStorageId),
+    parcels: new ParcelService(store, objects, config.parcelStorageId),
     challenges: new ChallengeService(store, users, signingKeys, {
       issuer: config.jwtIssuer,
       ttlSeconds: config.challengeTtl,

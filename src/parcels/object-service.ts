@@ -37,6 +37,13 @@ export interface UploadOptions {
   size?: number | undefined;
 }
 
+/** Bytes in the blob store that no index entry points at yet. */
+export interface StoredBlob {
+  blobKey: string;
+  size: number;
+  sha256: string;
+}
+
 export interface ObjectListing {
   objects: ObjectView[];
   prefixes?: string[];
@@ -74,23 +81,35 @@ export class ObjectService {
 
   async put(owner: Owner, path: string, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
     ObjectService.assertWritable(path);
-    // Every version of every object gets a fresh, unguessable blob key.
-    const blobKey = this.blobs.newKey(owner.username);
-    const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
+    const { blobKey, size, sha256 } = await this.storeBlob(owner, body, options);
     return this.commit(owner.id, newObjectRecord(path, blobKey, size, sha256, options.contentType));
   }
 
   /** Content addressing: the path is the body's SHA-256; the same bytes again change nothing. */
   async putContentAddressed(owner: Owner, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
-    const blobKey = this.blobs.newKey(owner.username);
-    const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
+    const { blobKey, size, sha256 } = await this.storeBlob(owner, body, options);
     const object = newObjectRecord(sha256, blobKey, size, sha256, options.contentType);
     const existing = await this.store.objectGet(owner.id, sha256);
     if (existing && existing.sha256 === sha256) {
-      await this.blobs.delete(blobKey);
+      await this.discardBlob(blobKey);
       return { object: existing, created: false };
     }
     return this.commit(owner.id, object);
+  }
+
+  /**
+   * Streams `body` into a fresh, unguessable blob of `owner` (every version of every object gets
+   * its own), checked against `expectedSha256` when given. Nothing points at it yet.
+   */
+  async storeBlob(owner: Owner, body: Readable, options: UploadOptions): Promise<StoredBlob> {
+    const blobKey = this.blobs.newKey(owner.username);
+    const { size, sha256 } = await this.blobs.put(blobKey, body, this.blobOptions(options));
+    return { blobKey, size, sha256 };
+  }
+
+  /** Drops a blob nothing points at any more (a failed delete leaves an orphan for the sweep). */
+  async discardBlob(blobKey: string): Promise<void> {
+    await this.blobs.delete(blobKey).catch(() => {});
   }
 
   /** Points the path at the new blob, then drops the blob it replaced (a crash in between leaves an orphan). */
@@ -99,14 +118,14 @@ export class ObjectService {
     try {
       ({ previous } = await this.store.objectPut(owner, object));
     } catch (e) {
-      await this.blobs.delete(object.blobKey).catch(() => {});
+      await this.discardBlob(object.blobKey);
       throw e;
     }
-    if (previous && previous.blobKey !== object.blobKey) await this.blobs.delete(previous.blobKey).catch(() => {});
+    if (previous && previous.blobKey !== object.blobKey) await this.discardBlob(previous.blobKey);
     return { object: previous ? { ...object, createdAt: previous.createdAt } : object, created: !previous };
   }
 
-  blobOptions(options: UploadOptions) {
+  private blobOptions(options: UploadOptions) {
     if (options.expectedSha256 !== undefined && !isSha256Hex(options.expectedSha256)) {
       throw badRequest('x-coffer-sha256 must be 64 hex digits (the SHA-256 of the body).');
     }
@@ -192,7 +211,7 @@ export class ObjectService {
     const parcelId = parcelIdOfPath(path);
     const removed = parcelId ? await this.store.parcelDelete(owner, parcelId, path) : await this.store.objectDelete(owner, path);
     if (!removed) throw notFound(`No object "${path}".`);
-    await this.blobs.delete(removed.blobKey).catch(() => {});
+    await this.discardBlob(removed.blobKey);
   }
 
   /** Deletes every object of an owner (when the user is deleted). */
@@ -202,7 +221,7 @@ export class ObjectService {
       if (batch.length === 0) return;
       for (const o of batch) {
         await this.store.objectDelete(owner, o.path);
-        await this.blobs.delete(o.blobKey).catch(() => {});
+        await this.discardBlob(o.blobKey);
       }
     }
   }

@@ -6,9 +6,8 @@
  */
 import type { Readable } from 'node:stream';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
-import type { BlobStore } from '../storage/blob/blob-store.js';
 import type { MetadataStore, ObjectRecord, ParcelRecord } from '../storage/meta/metadata-store.js';
-import { newObjectRecord, type ObjectService, type Owner } from './object-service.js';
+import { newObjectRecord, type ObjectService, type Owner, type StoredBlob } from './object-service.js';
 import { parcelObjectPath } from './parcel-id.js';
 
 export interface ParcelUpload {
@@ -19,17 +18,13 @@ export interface ParcelUpload {
 }
 
 /** Bytes in the blob store, not yet a parcel. */
-export interface StoredParcelBytes {
-  blobKey: string;
-  size: number;
-  sha256: string;
+export interface StoredParcelBytes extends StoredBlob {
   contentType: string | undefined;
 }
 
 export class ParcelService {
   constructor(
     private readonly store: MetadataStore,
-    private readonly blobs: BlobStore,
     private readonly objects: ObjectService,
     private readonly storageId: string,
   ) {}
@@ -41,14 +36,11 @@ export class ParcelService {
 
   /** Streams the bytes into a fresh blob (checked against `expectedSha256`); `commit` or `discard` follows. */
   async storeBytes(owner: Owner, body: Readable, upload: ParcelUpload): Promise<StoredParcelBytes> {
-    const blobKey = this.blobs.newKey(owner.username);
-    const options = this.objects.blobOptions({ contentType: upload.contentType, expectedSha256: upload.expectedSha256, size: upload.size });
-    const { size, sha256 } = await this.blobs.put(blobKey, body, options);
-    return { blobKey, size, sha256, contentType: upload.contentType };
+    return { ...(await this.objects.storeBlob(owner, body, upload)), contentType: upload.contentType };
   }
 
-  async discard(stored: StoredParcelBytes): Promise<void> {
-    await this.blobs.delete(stored.blobKey);
+  discard(stored: StoredParcelBytes): Promise<void> {
+    return this.objects.discardBlob(stored.blobKey);
   }
 
   /** Records stored bytes as a parcel; the same owner again changes nothing, another owner gets 409. */
@@ -56,7 +48,7 @@ export class ParcelService {
     const { blobKey, size, sha256 } = stored;
     const kept = metadata ?? {};
     if (typeof kept !== 'object' || Array.isArray(kept)) {
-      await this.discard(stored).catch(() => {});
+      await this.discard(stored);
       throw badRequest('"metadata" must be a JSON object.');
     }
     const id = this.storageId + sha256.toUpperCase();
@@ -65,15 +57,15 @@ export class ParcelService {
     try {
       result = await this.store.parcelPut(parcel, newObjectRecord(parcelObjectPath(id), blobKey, size, sha256, stored.contentType));
     } catch (e) {
-      await this.discard(stored).catch(() => {});
+      await this.discard(stored);
       throw e;
     }
     if (result.existing) {
-      await this.discard(stored).catch(() => {});
+      await this.discard(stored);
       if (result.existing.owner !== owner.id) throw conflict(`Parcel ${id} exists already and belongs to another user.`);
       return { id, created: false };
     }
-    if (result.previousObject) await this.blobs.delete(result.previousObject.blobKey).catch(() => {});
+    if (result.previousObject) await this.objects.discardBlob(result.previousObject.blobKey);
     return { id, created: true };
   }
 
