@@ -2,7 +2,7 @@
  * MetadataStore on Kysely: the same queries serve SQLite and PostgreSQL.
  */
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { Database, KvTable, ObjectsTable, OpenDatabase, PendingUploadsTable, UsersTable } from './database.js';
+import type { Database, KvTable, ObjectsTable, OpenDatabase, ParcelsTable, PendingUploadsTable, PublicKeysTable, UsersTable } from './database.js';
 import { prefixUpperBound } from '../../util/prefix.js';
 import { prepareQuery } from './prepared-query.js';
 import type {
@@ -66,6 +66,14 @@ function toObject(row: Selectable<ObjectsTable>): ObjectRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
+}
+
+function toPublicKey(row: Selectable<PublicKeysTable>): PublicKeyRecord {
+  return { id: row.id, type: row.type, spki: row.spki, label: row.label, address: row.address, createdAt: Number(row.created_at) };
+}
+
+function toParcel(row: Selectable<ParcelsTable>): ParcelRecord {
+  return { id: row.id, owner: row.owner, metadata: row.metadata, createdAt: Number(row.created_at) };
 }
 
 function toPending(row: Selectable<PendingUploadsTable>): PendingUpload {
@@ -410,35 +418,37 @@ export class KyselyMetadataStore implements MetadataStore {
   ): Promise<{ previous: ObjectRecord | undefined }> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction().execute(async (trx) => {
-          const row = await trx
-            .selectFrom('objects')
-            .selectAll()
-            .where('owner', '=', owner)
-            .where('path', '=', record.path)
-            .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
-            .executeTakeFirst();
-          const previous = row && toObject(row);
-          check(previous);
-          const values = {
-            blob_key: record.blobKey,
-            size: record.size,
-            sha256: record.sha256,
-            content_type: record.contentType,
-            updated_at: record.updatedAt,
-          };
-          if (previous) {
-            await trx.updateTable('objects').set(values).where('owner', '=', owner).where('path', '=', record.path).execute();
-          } else {
-            await trx.insertInto('objects').values({ ...values, owner, path: record.path, created_at: record.createdAt }).execute();
-          }
-          return { previous };
-        });
+        return await this.db.transaction().execute(async (trx) => ({ previous: await this.upsertObject(trx, owner, record, check) }));
       } catch (e) {
         if (attempt === 0 && isUniqueViolation(e)) continue;
         throw e;
       }
     }
+  }
+
+  /** Points (owner, path) at the record's blob inside `trx`, after `check`; resolves what it replaced. */
+  private async upsertObject(
+    trx: Transaction<Database>,
+    owner: string,
+    record: ObjectRecord,
+    check: (current: ObjectRecord | undefined) => void = () => {},
+  ): Promise<ObjectRecord | undefined> {
+    const row = await trx
+      .selectFrom('objects')
+      .selectAll()
+      .where('owner', '=', owner)
+      .where('path', '=', record.path)
+      .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+      .executeTakeFirst();
+    const previous = row && toObject(row);
+    check(previous);
+    const values = { blob_key: record.blobKey, size: record.size, sha256: record.sha256, content_type: record.contentType, updated_at: record.updatedAt };
+    if (previous) {
+      await trx.updateTable('objects').set(values).where('owner', '=', owner).where('path', '=', record.path).execute();
+    } else {
+      await trx.insertInto('objects').values({ ...values, owner, path: record.path, created_at: record.createdAt }).execute();
+    }
+    return previous;
   }
 
   async objectDelete(owner: string, path: string): Promise<ObjectRecord | undefined> {
@@ -512,7 +522,7 @@ export class KyselyMetadataStore implements MetadataStore {
 
   async listPublicKeys(owner: string): Promise<PublicKeyRecord[]> {
     const rows = await this.db.selectFrom('public_keys').selectAll().where('owner', '=', owner).orderBy('created_at').orderBy('id').execute();
-    return rows.map((r) => ({ id: r.id, type: r.type, spki: r.spki, label: r.label, address: r.address, createdAt: Number(r.created_at) }));
+    return rows.map(toPublicKey);
   }
 
   async deletePublicKey(owner: string, id: string): Promise<boolean> {
@@ -521,8 +531,8 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async getPublicKey(owner: string, id: string): Promise<PublicKeyRecord | undefined> {
-    const r = await this.db.selectFrom('public_keys').selectAll().where('owner', '=', owner).where('id', '=', id).executeTakeFirst();
-    return r && { id: r.id, type: r.type, spki: r.spki, label: r.label, address: r.address, createdAt: Number(r.created_at) };
+    const row = await this.db.selectFrom('public_keys').selectAll().where('owner', '=', owner).where('id', '=', id).executeTakeFirst();
+    return row && toPublicKey(row);
   }
 
   async consumeChallenge(jti: string, expiresAt: number): Promise<boolean> {
@@ -536,20 +546,17 @@ export class KyselyMetadataStore implements MetadataStore {
 
   async parcelGet(id: string): Promise<ParcelRecord | undefined> {
     const row = await this.db.selectFrom('parcels').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && { id: row.id, owner: row.owner, metadata: row.metadata, createdAt: Number(row.created_at) };
+    return row && toParcel(row);
   }
 
   async parcelPut(parcel: ParcelRecord, object: ObjectRecord): Promise<{ existing?: ParcelRecord; previousObject?: ObjectRecord }> {
     try {
       return await this.db.transaction().execute(async (trx) => {
         const found = await trx.selectFrom('parcels').selectAll().where('id', '=', parcel.id).executeTakeFirst();
-        if (found) return { existing: { id: found.id, owner: found.owner, metadata: found.metadata, createdAt: Number(found.created_at) } };
+        if (found) return { existing: toParcel(found) };
         await trx.insertInto('parcels').values({ id: parcel.id, owner: parcel.owner, metadata: parcel.metadata, created_at: parcel.createdAt }).execute();
-        const row = await trx.selectFrom('objects').selectAll().where('owner', '=', parcel.owner).where('path', '=', object.path).executeTakeFirst();
-        const values = { blob_key: object.blobKey, size: object.size, sha256: object.sha256, content_type: object.contentType, updated_at: object.updatedAt };
-        if (row) await trx.updateTable('objects').set(values).where('owner', '=', parcel.owner).where('path', '=', object.path).execute();
-        else await trx.insertInto('objects').values({ ...values, owner: parcel.owner, path: object.path, created_at: object.createdAt }).execute();
-        return row ? { previousObject: toObject(row) } : {};
+        const previousObject = await this.upsertObject(trx, parcel.owner, object);
+        return previousObject ? { previousObject } : {};
       });
     } catch (e) {
       // Another upload of the same bytes committed first: that one stands.
