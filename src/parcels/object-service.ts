@@ -148,7 +148,7 @@ export class ObjectService {
    * arrived is read once for its size and SHA-256 and becomes the object; one that never arrived
    * is forgotten once its URL has expired. Only stores that presign (S3) have any.
    */
-  async settlePending(owner: string, prefix: string, select: (path: string) => boolean = () => true): Promise<void> {
+  private async settlePending(owner: string, prefix: string, select: (path: string) => boolean = () => true): Promise<void> {
     if (!this.blobs.presign) return;
     for (const pending of await this.store.pendingUploads(owner, prefix)) {
       if (select(pending.path)) await this.settle(pending);
@@ -157,6 +157,7 @@ export class ObjectService {
 
   /** Settles every pending upload whose URL has expired (the periodic sweep). */
   async sweepPending(now = Date.now()): Promise<void> {
+    if (!this.blobs.presign) return;
     for (const pending of await this.store.expiredPendingUploads(now, 100)) await this.settle(pending, now);
   }
 
@@ -233,8 +234,8 @@ export class ObjectService {
   async list(owner: string, options: { prefix: string; cursor?: string; limit?: number; delimiter?: string }): Promise<ObjectListing> {
     const limit = options.limit ?? DEFAULT_OBJECT_LIST_LIMIT;
     const { prefix, delimiter } = options;
-    await this.settlePending(owner, prefix);
     if (delimiter !== undefined && delimiter !== '/') throw badRequest('"delimiter" can only be "/".');
+    await this.settlePending(owner, prefix);
     let after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, prefix);
     // Entries are objects, or (with the delimiter) folded prefixes; one more than a page tells
     // whether there is a next page.
