@@ -407,6 +407,20 @@ test('an access token from /v1/login used as X-Auth-Token (and signed with a reg
   assert.equal((await ownerOf(server, id)).status, 404);
 });
 
+test('refresh tokens and challenge tokens are never taken for each other: 401 both ways', async () => {
+  const session = await server.fetch('/v1/login', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ username: 'alice', password: 'alice-password-1' }) });
+  const { refresh_token: refresh } = (await session.json()) as { refresh_token: string };
+  const data = randomBytes(32);
+  // A refresh token, signed with alice's registered key, as the challenge of an upload.
+  await expectProblem(await uploadJson(server, signedBy(alice, refresh), { data: data.toString('hex') }), 401, 'invalid_token', 'refresh token as X-Auth-Token');
+  // A challenge token as a refresh token.
+  const challenge = await challengeFor(server, 'alice', { name: 'upload', hash: sha256(data) });
+  const asRefresh = await server.fetch('/v1/token/refresh', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ refresh_token: challenge }) });
+  await expectProblem(asRefresh, 401, 'invalid_grant', 'challenge token as refresh token');
+  // Neither was spent by the attempt: the challenge still works.
+  await expectStatus(await uploadJson(server, signedBy(alice, challenge), { data: data.toString('hex') }), 200, 'the challenge afterwards');
+});
+
 test('a token issued for one user, signed with the key of another user, is 401', async () => {
   const data = randomBytes(32);
   const forAlice = await challengeFor(server, 'alice', { name: 'upload', hash: sha256(data) });

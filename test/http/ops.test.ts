@@ -1,6 +1,8 @@
 /** Operations and the error contract over real HTTP: SPEC §6. */
 import assert from 'node:assert/strict';
+import { rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
@@ -52,6 +54,21 @@ test('/healthz and /readyz -> 200', async () => {
   const ready = await get('/readyz');
   assert.equal(ready.res.status, 200);
   assert.match(ready.body, /ready|ok/);
+});
+
+test('/readyz checks the blob store: 503 problem+json while it cannot be used, /healthz still 200; ready again once it is back', async () => {
+  const blobs = path.join(server.dataDir, 'blobs');
+  await rm(blobs, { recursive: true, force: true });
+  await writeFile(blobs, 'not a directory'); // the store can neither create nor use its root
+  try {
+    const down = await get('/readyz');
+    const problem = assertProblem(down.res, down.body, 503, 'unavailable');
+    assert.deepEqual(problem.checks, { database: 'ok', blob_store: 'failing' });
+    assert.equal((await get('/healthz')).res.status, 200);
+  } finally {
+    await rm(blobs, { force: true });
+  }
+  assert.equal((await get('/readyz')).res.status, 200);
 });
 
 test('/metrics -> 200 Prometheus text with the request counter', async () => {
@@ -130,10 +147,9 @@ test('malformed JSON to /v1/login -> 400 problem+json, not 500', async () => {
   assert.match(empty.res.headers.get('www-authenticate') ?? '', /^Basic/);
 });
 
-test('login with Content-Type text/plain -> 415 (or 400) problem+json', async () => {
+test('login with Content-Type text/plain -> 415 unsupported_media_type problem+json', async () => {
   const r = await get('/v1/login', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'username=admin&password=x' });
-  assert.ok([400, 415].includes(r.res.status), `status ${r.res.status}`);
-  assertProblem(r.res, r.body, r.res.status);
+  assertProblem(r.res, r.body, 415, 'unsupported_media_type');
 });
 
 test('a JSON body over 64 KiB to /v1/login -> 413 problem+json', async () => {

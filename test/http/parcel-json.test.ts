@@ -51,12 +51,15 @@ async function parcelStatus(data: Buffer): Promise<number> {
 }
 
 test('fields in any order: data first, then metadata and owner; the metadata is kept as sent', async () => {
+  const before = await blobCount();
   const data = randomBytes(1000);
   const res = await post([`{"data":"${data.toString('hex')}",`, `"metadata":{"name":"é","n":[1,2.5,null,true],"nested":{"k":"v"}},`, '"owner":"streamer"}'], data);
   assert.equal(res.status, 200, await res.clone().text());
   const { id } = (await res.json()) as { id: string };
   const meta = await server.fetch(`/api/v1/parcels/${id}?key=metadata`);
   assert.deepEqual(await meta.json(), { metadata: { name: 'é', n: [1, 2.5, null, true], nested: { k: 'v' } } });
+  // The blob count the "leaves nothing" tests below rely on does see a stored parcel.
+  assert.equal(await blobCount(), before + 1);
 });
 
 test('a chunked body (no Content-Length) is parsed across arbitrary piece boundaries, escapes included', async () => {

@@ -31,8 +31,10 @@ for (const backend of backends) {
   describe(`presigned URLs on ${backend.name}`, () => {
     let server: TestServer;
     let token: string;
+    let env: Record<string, string>;
     before(async () => {
-      server = await startServer(await backend.env());
+      env = await backend.env();
+      server = await startServer(env);
       token = await server.createUser('signer');
     });
     after(() => server.close());
@@ -65,6 +67,16 @@ for (const backend of backends) {
       const got = await fetch(signedGet.body.url);
       assert.equal(got.status, 200);
       assert.equal(sha(Buffer.from(await got.arrayBuffer())), sha(bytes));
+    });
+
+    test('expires_in defaults to 3600 s, expires_at is ISO 8601 UTC; on fs Coffer serves the URL, on S3 the store does', async () => {
+      const { res, body } = await presign({ path: 'defaults/a.txt', method: 'PUT' });
+      assert.equal(res.status, 200);
+      assert.match(body.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      const ahead = Date.parse(body.expires_at) - Date.now();
+      assert.ok(ahead > 3_590_000 && ahead <= 3_601_000, `expires_at is ~3600 s ahead (${ahead} ms)`);
+      const expected = env.COFFER_S3_ENDPOINT ? new URL(env.COFFER_S3_ENDPOINT).origin : new URL(server.base).origin;
+      assert.equal(new URL(body.url).origin, expected);
     });
 
     test("the presign prototype's {file, user} form presigns a PUT; no Content-Type and an empty body are fine", async () => {

@@ -297,13 +297,17 @@ describe('users with open registration', () => {
     assert.deepEqual(me.grants, ['kv:read']);
   });
 
-  test('admin may set another user password without current_password', async () => {
+  test('admin may set another user password without current_password; the user\'s tokens and sessions stop at once', async () => {
     await server.createUser('henry', 'henry-password');
+    const session = await server.fetch('/v1/login', { method: 'POST', ...json({ username: 'henry', password: 'henry-password' }) });
+    const { access_token: access, refresh_token: refresh } = (await session.json()) as { access_token: string; refresh_token: string };
     const res = await server.fetch('/v1/users/henry', { method: 'PATCH', ...json({ password: 'henry-reset-password' }, bearer(await server.adminToken())) });
     assert.equal(res.status, 200);
     await res.arrayBuffer();
     assert.equal(await loginStatus(server, 'henry', 'henry-password'), 401);
     assert.equal(await loginStatus(server, 'henry', 'henry-reset-password'), 200);
+    await problem(await server.fetch('/v1/verify', { headers: bearer(access) }), 401, 'invalid_token');
+    await problem(await server.fetch('/v1/token/refresh', { method: 'POST', ...json({ refresh_token: refresh }) }), 401, 'invalid_grant');
   });
 
   test('admin may promote a user to admin; their new token carries the admin scope', async () => {
