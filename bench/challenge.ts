@@ -37,26 +37,20 @@
  *   BENCH_KEEP=1             keep the temp dir (Coffer's data and log) and print its path
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
+import { cleanEnv, freePort, intEnv, sleep } from './lib.js';
+import { challengeHeaders, makeKey, type KeyHolder } from '../test/helpers/key-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const COFFER_MAIN = process.env.BENCH_COFFER_MAIN ? path.resolve(process.env.BENCH_COFFER_MAIN) : path.join(ROOT, 'dist', 'main.js');
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: expected a whole number >= ${min}`);
-  return n;
-}
 
 const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 16, 1);
 const DURATION = intEnv('BENCH_DURATION', 10, 1);
@@ -112,25 +106,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // ---------------------------------------------------------------------------------------------
 // Coffer
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-/** Embedded defaults: no COFFER_* of the caller's leaks in, and no NODE_OPTIONS (tsx stays here). */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COFFER_') && k !== 'NODE_OPTIONS') env[k] = v;
-  return env;
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function expectStatus(res: Response, what: string, ...ok: number[]): Promise<string> {
   const text = await res.text();
@@ -205,37 +182,6 @@ function procCpuSeconds(pid: number): number | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys (node:crypto only, as test/helpers/key-client.ts does)
-
-interface Key {
-  privateKey: KeyObject;
-  /** Raw public key in hex: 32 bytes (Ed25519) or the 65-byte uncompressed point (P-256). */
-  rawHex: string;
-  /** P-256: AMO's address. */
-  address?: string;
-  sign(message: Buffer): Buffer;
-}
-
-function ed25519Key(): Key {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  return { privateKey, rawHex: raw.toString('hex'), sign: (m) => sign(null, m, privateKey) };
-}
-
-function p256Key(): Key {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const jwk = publicKey.export({ format: 'jwk' });
-  const raw = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
-  return {
-    privateKey,
-    rawHex: raw.toString('hex'),
-    address: createHash('sha256').update(raw).digest().subarray(0, 20).toString('hex').toUpperCase(),
-    // AMO's form: raw r‖s.
-    sign: (m) => sign('sha256', m, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Scenarios: one operation each, which returns a failure description or undefined.
 
 class Failure extends Error {}
@@ -258,7 +204,7 @@ interface Scenario {
   op(data: Buffer, n: number): Promise<void>;
 }
 
-function scenarios(c: Coffer, ed: Key, p256: Key): Record<string, Scenario> {
+function scenarios(c: Coffer, ed: KeyHolder, p256: KeyHolder): Record<string, Scenario> {
   const auth = async (user: string, data: Buffer): Promise<{ hash: string; token: string }> => {
     const hash = createHash('sha256').update(data).digest('hex');
     const res = await fetch(`${c.base}/api/v1/auth`, {
@@ -298,12 +244,7 @@ function scenarios(c: Coffer, ed: Key, p256: Key): Record<string, Scenario> {
         const { hash, token } = await auth(USERNAME, data);
         const res = await fetch(`${c.base}/api/v1/parcels`, {
           method: 'POST',
-          headers: {
-            'x-auth-token': token,
-            'x-public-key': ed.rawHex,
-            'x-signature': ed.sign(Buffer.from(token, 'ascii')).toString('hex'),
-            'content-type': 'application/octet-stream',
-          },
+          headers: { ...challengeHeaders(ed, token), 'content-type': 'application/octet-stream' },
           body: bytesOf(data),
         });
         checkId(await answer(res, 'POST /api/v1/parcels (raw)', 200), hash);
@@ -318,12 +259,8 @@ function scenarios(c: Coffer, ed: Key, p256: Key): Record<string, Scenario> {
         const { hash, token } = await auth(p256.address!, data);
         const res = await fetch(`${c.base}/api/v1/parcels`, {
           method: 'POST',
-          headers: {
-            'x-auth-token': token,
-            'x-public-key': p256.rawHex,
-            'x-signature': p256.sign(Buffer.from(token, 'ascii')).toString('hex'),
-            'content-type': 'application/json',
-          },
+          // AMO's form: the point and a raw r‖s signature, in hex.
+          headers: { ...challengeHeaders(p256, token), 'content-type': 'application/json' },
           body: JSON.stringify({ owner: p256.address, metadata: { name: `bench-${n}.bin`, size: data.length }, data: data.toString('hex') }),
         });
         checkId(await answer(res, 'POST /api/v1/parcels (JSON)', 200), hash);
@@ -429,13 +366,13 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   const coffer = await startCoffer();
-  const ed = ed25519Key();
-  const p256 = p256Key();
+  const ed = makeKey('ed25519');
+  const p256 = makeKey('p256');
   await expectStatus(
     await fetch(`${coffer.base}/v1/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${coffer.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ key: ed.rawHex, label: 'bench ed25519' }),
+      body: JSON.stringify({ key: ed.raw.toString('hex'), label: 'bench ed25519' }),
     }),
     'register the Ed25519 key',
     201,

@@ -26,10 +26,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, freePort, intEnv, sleep } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -37,13 +37,6 @@ const AUTOCANNON = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'
 const COFFER_MAIN = process.env.BENCH_COFFER_MAIN ? path.resolve(process.env.BENCH_COFFER_MAIN) : path.join(ROOT, 'dist', 'main.js');
 const BARE_SERVER = path.join(HERE, 'bare-server.mjs');
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: expected a whole number >= ${min}`);
-  return n;
-}
 
 const DURATION = intEnv('BENCH_DURATION', 10, 1);
 const LOGIN_DURATION = intEnv('BENCH_LOGIN_DURATION', Math.min(5, DURATION), 1);
@@ -125,28 +118,8 @@ interface Target {
   logFile?: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-/**
- * The environment for children: embedded defaults, so no COFFER_* of the caller's leaks in (no
- * database URL, no JWT algorithm...), and no NODE_OPTIONS (tsx's loader stays in this process).
- */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COFFER_') && k !== 'NODE_OPTIONS') env[k] = v;
-  return env;
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitReady(base: string, child: ChildProcess, what: string, describe: () => string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
