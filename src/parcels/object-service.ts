@@ -89,12 +89,19 @@ export class ObjectService {
   async putContentAddressed(owner: Owner, body: Readable, options: UploadOptions): Promise<{ object: ObjectRecord; created: boolean }> {
     const { blobKey, size, sha256 } = await this.storeBlob(owner, body, options);
     const object = newObjectRecord(sha256, blobKey, size, sha256, options.contentType);
-    const existing = await this.store.objectGet(owner.id, sha256);
-    if (existing && existing.sha256 === sha256) {
-      await this.discardBlob(blobKey);
-      return { object: existing, created: false };
+    // Checked inside the index write, so two uploads of the same bytes at once still keep one.
+    let existing: ObjectRecord | undefined;
+    const unchanged = new Error('the same bytes are there already');
+    try {
+      return await this.commit(owner.id, object, (current) => {
+        if (current?.sha256 !== sha256) return;
+        existing = current;
+        throw unchanged;
+      });
+    } catch (e) {
+      if (e !== unchanged) throw e;
+      return { object: existing!, created: false }; // commit dropped the new blob
     }
-    return this.commit(owner.id, object);
   }
 
   /**
@@ -113,10 +120,14 @@ export class ObjectService {
   }
 
   /** Points the path at the new blob, then drops the blob it replaced (a crash in between leaves an orphan). */
-  private async commit(owner: string, object: ObjectRecord): Promise<{ object: ObjectRecord; created: boolean }> {
+  private async commit(
+    owner: string,
+    object: ObjectRecord,
+    check?: (current: ObjectRecord | undefined) => void,
+  ): Promise<{ object: ObjectRecord; created: boolean }> {
     let previous: ObjectRecord | undefined;
     try {
-      ({ previous } = await this.store.objectPut(owner, object));
+      ({ previous } = await this.store.objectPut(owner, object, check));
     } catch (e) {
       await this.discardBlob(object.blobKey);
       throw e;

@@ -524,6 +524,15 @@ for (const backend of backends) {
       problemOf(await getBytes(alice, sha256(other)), 404);
     });
 
+    test('POST /v1/objects: the same bytes three times at once → one 201, two 200, one blob', async () => {
+      const bytes = randomBytes(300_000);
+      const blobsBefore = await fx.blobs();
+      const answers = await Promise.all([1, 2, 3].map(() => call(server, 'POST', '/v1/objects', auth(alice, { 'content-type': 'application/octet-stream' }), bytes)));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 201]);
+      for (const a of answers) assert.equal(a.json().path, sha256(bytes));
+      await eventually(async () => assert.equal((await fx.blobs()).length, blobsBefore.length + 1, 'the extra copies are dropped'));
+    });
+
     // ----------------------------------------------------------------------------------- listing
 
     test('listing: byte order, paging by cursor, prefix, delimiter=/ with prefixes, bad limit → 400', async () => {
