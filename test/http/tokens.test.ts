@@ -152,6 +152,30 @@ test('key rotation: new kid, both in JWKS, old token still works, new login carr
   }
 });
 
+for (const [alg, kty] of [
+  ['ES256', 'EC'],
+  ['RS256', 'RSA'],
+] as const) {
+  test(`${alg} by configuration: tokens are ${alg} with a kid, the JWKS publishes an ${kty} key, they verify offline and at /v1/verify`, async () => {
+    const s = await startServer({ COFFER_JWT_ALG: alg });
+    try {
+      const token = await s.createUser('erin', 'erin-password-1');
+      const header = decodeProtectedHeader(token);
+      assert.equal(header.alg, alg);
+      assert.equal(header.typ, 'at+jwt');
+      const set = await jwks(s);
+      const published = set.keys.find((k) => k.kid === header.kid);
+      assert.ok(published, 'the token\'s kid is published');
+      assert.equal(published.kty, kty);
+      assert.equal('d' in published, false, 'no private part in the JWKS');
+      await jwtVerify(token, createLocalJWKSet(set as never), { issuer: 'coffer', algorithms: [alg] });
+      assert.equal((await verify(token, bearer(token), s)).status, 202);
+    } finally {
+      await s.close();
+    }
+  });
+}
+
 test('HS256 mode: tokens are HS256 and verify with the secret; JWKS has no keys; EdDSA tokens are refused', async () => {
   const secret = randomBytes(36).toString('base64url');
   assert.equal(secret.length, 48);
