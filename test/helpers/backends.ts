@@ -4,6 +4,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { freshBucket, type Rgw } from './ceph.js';
 import { startServer, type TestServer } from './server.js';
@@ -69,4 +70,18 @@ export async function openS3Backend(rgw: Rgw, bucketPrefix: string, env: Record<
       client.destroy();
     },
   };
+}
+
+/** Polls `check` until it passes or `ms` ran out (then its last failure is thrown). */
+export async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(100);
+    }
+  }
 }

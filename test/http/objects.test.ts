@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
+import { eventually, openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { bearer, type TestServer } from '../helpers/server.js';
 
@@ -162,19 +162,6 @@ const problemOf = (a: Answer, expected: number, code?: string) => assertProblem(
 const problemOfResponse = async (r: Response, expected: number, code?: string) =>
   assertProblem(r.status, r.headers.get('content-type'), await r.text(), expected, code);
 
-/** Polls `check` until it passes or `ms` ran out (then its last failure is thrown). */
-async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(100);
-    }
-  }
-}
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const PUT_FIELDS = ['content_type', 'etag', 'path', 'sha256', 'size'];

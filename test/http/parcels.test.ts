@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
+import { eventually, openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { challengeHeaders, makeKey, type KeyHolder, type KeyType } from '../helpers/key-client.js';
 import { bearer, type TestServer } from '../helpers/server.js';
@@ -19,18 +19,6 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 /** The id the server must give these bytes: storage id + uppercase SHA-256. */
 const idOf = (data: Buffer, storageId = '00000001') => storageId + sha256(data).toUpperCase();
 
-async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(100);
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Backends
