@@ -1,16 +1,19 @@
 /**
  * Client-signed assertions (SPEC §2): on POST /v1/presign only, the bearer token may be a JWT the
  * caller signed with one of its registered keys (what the presign prototype's client does). It
- * has no jti, so it can be replayed until it expires: that is why it grants `presign` and nothing
- * else, and lives at most an hour.
+ * has no jti, so it can be replayed until it expires: that is why it grants `presign` (with the
+ * object scopes its user holds, which the signed methods need) and nothing else, on that route
+ * only, and lives at most an hour.
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { insufficientScope, invalidToken } from '../errors.js';
+import { invalidToken } from '../errors.js';
 import type { MetadataStore, PublicKeyRecord } from '../storage/meta/metadata-store.js';
 import { isValidUsername } from '../users/username.js';
 import type { Audit } from './audit.js';
-import { effectiveGrants } from './scopes.js';
+import type { PublicKeyType } from './public-keys.js';
+import { effectiveGrants, type Scope } from './scopes.js';
 import type { SigningKeys } from './signing-keys.js';
 import { ACCESS_TOKEN_TYPE, type Principal } from './tokens.js';
 
@@ -18,8 +21,26 @@ import { ACCESS_TOKEN_TYPE, type Principal } from './tokens.js';
 export const MAX_ASSERTION_SECONDS = 3600;
 
 /** Which registered key type signs with each accepted algorithm. */
-const KEY_TYPE_OF: Record<string, string> = { RS256: 'rsa', PS256: 'rsa', ES256: 'p256', EdDSA: 'ed25519' };
+const KEY_TYPE_OF: Record<string, PublicKeyType> = { RS256: 'rsa', PS256: 'rsa', ES256: 'p256', EdDSA: 'ed25519' };
 
+/** What an assertion may grant, of what its user holds. */
+const ASSERTION_SCOPES: readonly Scope[] = ['presign', 'objects:read', 'objects:write'];
+
+const makeKeyPair = promisify(generateKeyPair);
+
+const NOT_PROVEN = 'The assertion is not signed by a key registered to an active user named by its "sub" (register the key with POST /v1/keys).';
+
+/** A key nobody holds, verified against when there is no real candidate (same work, same answer). */
+const decoys = new Map<PublicKeyType, Promise<PublicKeyRecord>>();
+function decoyKey(type: PublicKeyType): Promise<PublicKeyRecord> {
+  let decoy = decoys.get(type);
+  if (!decoy) {
+    const made = type === 'rsa' ? makeKeyPair('rsa', { modulusLength: 2048 }) : type === 'p256' ? makeKeyPair('ec', { namedCurve: 'P-256' }) : makeKeyPair('ed25519');
+    decoy = made.then(({ publicKey }) => ({ id: 'decoy', type, spki: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'), label: null, address: null, createdAt: 0 }));
+    decoys.set(type, decoy);
+  }
+  return decoy;
+}
 
 /** Whether a bearer token is meant as an assertion: anything that is not a Coffer access token. */
 export function isAssertion(token: string): boolean {
@@ -53,10 +74,11 @@ export class AssertionService {
     if (!keyType) throw invalidToken(`An assertion is signed with RS256, PS256, ES256 or EdDSA, not ${alg || 'nothing'}.`);
     if (header.kid !== undefined && this.signingKeys.verificationKey(header.kid)) throw invalidToken('An assertion is signed with your own key; it carries no Coffer kid.');
     const sub = unverified.sub;
-    const user = isValidUsername(sub) ? await this.store.getUserByName(sub) : undefined;
-    if (!user || user.disabled) return this.refuse(String(sub), 'The assertion\'s "sub" names no active user with a registered key.');
-
-    const candidates = (await this.store.listPublicKeys(user.id)).filter(
+    const found = isValidUsername(sub) ? await this.store.getUserByName(sub) : undefined;
+    const user = found && !found.disabled ? found : undefined;
+    // An unknown or disabled `sub` and a key that is not the user's get the same answer after
+    // the same work (one key lookup, one verification), so an assertion tells nobody who exists.
+    const candidates = (await this.store.listPublicKeys(user?.id ?? '')).filter(
       (k) => k.type === keyType && (header.kid === undefined || !isKeyId(header.kid) || k.id === header.kid),
     );
     // A key that verifies the signature but whose claims fail tells what is wrong with them.
@@ -65,18 +87,20 @@ export class AssertionService {
       payload = await this.verifyWith(token, key, alg);
       if (payload) break;
     }
+    if (candidates.length === 0) await this.verifyWith(token, await decoyKey(keyType), alg);
+    if (!user || !payload) return this.refuse(String(sub), NOT_PROVEN);
     if (typeof payload === 'string') return this.refuse(user.username, payload);
-    if (!payload) return this.refuse(user.username, `The assertion is not signed by a ${keyType} key registered to "${user.username}" (register it with POST /v1/keys).`);
     const { iat, exp } = payload as { iat: number; exp: number };
     if (exp - iat > MAX_ASSERTION_SECONDS) return this.refuse(user.username, `An assertion lives at most ${MAX_ASSERTION_SECONDS} s (exp − iat); this one asks for ${exp - iat} s.`);
-    if (!effectiveGrants(user).includes('presign')) throw insufficientScope('presign');
+    // The presign scope, and the object scopes the methods it signs need (SPEC §2).
+    const scopes = new Set(effectiveGrants(user).filter((s) => ASSERTION_SCOPES.includes(s)));
     return {
       user,
       via: 'assertion',
       // Only POST /v1/presign accepts an assertion, and it reads the user alone; these claims
       // describe the assertion in access-token terms for the logs.
-      claims: { iss: user.username, sub: user.id, public_id: user.id, username: user.username, scope: 'presign', iat, exp, jti: '', ver: user.tokenVersion },
-      scopes: new Set(['presign']),
+      claims: { iss: user.username, sub: user.id, public_id: user.id, username: user.username, scope: [...scopes].join(' '), iat, exp, jti: '', ver: user.tokenVersion },
+      scopes,
       token,
     };
   }

@@ -1,14 +1,21 @@
 /**
  * Presigned URLs (SPEC §4): a URL that needs no token. On S3 it is the store's own presigned URL
  * (the client talks to S3 directly; a PUT is recorded as pending and indexed when first seen). On
- * the filesystem Coffer signs the URL itself, HMAC-SHA256 over method, owner, path and expiry
- * with a per-installation secret, and serves it at /v1/presigned/{path}.
+ * the filesystem Coffer signs the URL itself, HMAC-SHA256 over method, owner, path, expiry and
+ * the owner's token version with a per-installation secret, and serves it at /v1/presigned/{path}.
+ *
+ * A URL never does more than its maker's token could (SPEC §2): presigning needs the object
+ * scope of the method too. A Coffer-signed URL is also checked when used: its maker must still
+ * exist, be enabled and hold that scope, and a password change or a disable (which bump the
+ * token version) kills every URL they signed. An S3 URL is the store's: only its expiry bounds it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MAX_ASSERTION_SECONDS } from '../auth/assertions.js';
+import { effectiveGrants, type Scope } from '../auth/scopes.js';
 import type { Principal } from '../auth/tokens.js';
-import { badRequest, CofferError, forbidden, invalidToken } from '../errors.js';
+import { badRequest, CofferError, forbidden, insufficientScope, invalidToken } from '../errors.js';
 import type { BlobStore } from '../storage/blob/blob-store.js';
+import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
 import { ObjectService } from './object-service.js';
 
 export const MAX_PRESIGN_SECONDS = 7 * 86_400;
@@ -32,12 +39,17 @@ export interface PresignAnswer {
   presigned_url: string;
 }
 
-/** What a Coffer-signed URL grants, once its signature and expiry have checked out. */
+/** What a Coffer-signed URL grants, once its signature, expiry and maker have checked out. */
 export interface PresignedGrant {
-  ownerId: string;
+  owner: UserRecord;
   path: string;
   method: 'GET' | 'PUT';
 }
+
+/** The object scope a presigned method needs, beyond `presign` itself. */
+const SCOPE_OF_METHOD: Record<'GET' | 'PUT', Scope> = { GET: 'objects:read', PUT: 'objects:write' };
+
+const refusedUrl = (message: string, code: 'invalid_signature' | 'expired' | 'forbidden' = 'invalid_signature') => new CofferError(403, code, message);
 
 function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
@@ -63,6 +75,7 @@ function fileAlias(file: string): string {
 
 export class PresignService {
   constructor(
+    private readonly store: Pick<MetadataStore, 'getUserById'>,
     private readonly blobs: BlobStore,
     private readonly objects: ObjectService,
     private readonly secret: Buffer,
@@ -72,7 +85,7 @@ export class PresignService {
    * A URL for `caller`. One signed by a client-signed assertion lives at most as long as an
    * assertion may (it is replayable until then), and its "user" must be the assertion's sub.
    */
-  async presign(caller: Pick<Principal, 'user' | 'via'>, input: PresignInput, baseUrl: string): Promise<PresignAnswer> {
+  async presign(caller: Pick<Principal, 'user' | 'via' | 'scopes'>, input: PresignInput, baseUrl: string): Promise<PresignAnswer> {
     const { user } = caller;
     const byAssertion = caller.via === 'assertion';
     const rawPath = input.path ?? (typeof input.file === 'string' ? fileAlias(input.file) : input.file);
@@ -81,6 +94,7 @@ export class PresignService {
     // The presign prototype's client sends {"file","user"} and means an upload.
     const method = input.method === undefined ? (input.file !== undefined && input.path === undefined ? 'PUT' : 'GET') : input.method;
     if (method !== 'GET' && method !== 'PUT') throw badRequest('"method" must be "GET" or "PUT".');
+    if (!caller.scopes.has(SCOPE_OF_METHOD[method])) throw insufficientScope(SCOPE_OF_METHOD[method]);
     if (method === 'PUT') ObjectService.assertWritable(path);
     if (input.user !== undefined && input.user !== user.username) {
       // For an assertion a foreign "user" is a refused assertion (401), for a token a forbidden request.
@@ -101,30 +115,39 @@ export class PresignService {
       ({ url, headers } = await this.blobs.presign(blobKey, method, expiresIn, input.content_type));
     } else {
       if (method === 'GET') await this.objects.get(user.id, path); // 404 now rather than at use
-      const query = new URLSearchParams({ owner: user.id, method, expires: String(expiresAt), signature: this.sign(method, user.id, path, expiresAt) });
+      const signature = this.sign(method, user.id, path, expiresAt, user.tokenVersion);
+      const query = new URLSearchParams({ owner: user.id, method, expires: String(expiresAt), signature });
       url = `${baseUrl.replace(/\/+$/, '')}${PRESIGNED_ROUTE}${encodePath(path)}?${query}`;
     }
     return { url, method, headers, expires_at: new Date(expiresAt * 1000).toISOString(), presigned_url: url };
   }
 
-  private sign(method: string, ownerId: string, path: string, expiresAt: number): string {
-    return createHmac('sha256', this.secret).update(`${method}\n${ownerId}\n${path}\n${expiresAt}`).digest('base64url');
+  private sign(method: string, ownerId: string, path: string, expiresAt: number, tokenVersion: number): string {
+    return createHmac('sha256', this.secret).update(`${method}\n${ownerId}\n${path}\n${expiresAt}\n${tokenVersion}`).digest('base64url');
   }
 
-  /** Checks a Coffer-signed URL; throws 403 when it was altered or has expired. */
-  verify(method: 'GET' | 'PUT', path: string, query: Record<string, unknown>): PresignedGrant {
-    const { owner, expires, signature } = query;
+  /**
+   * Checks a Coffer-signed URL used for `method` on `path`: its signature (which covers the
+   * maker's token version, so a password change or a disable kills it), its expiry, and that its
+   * maker may still do what it grants. Throws 403 otherwise.
+   */
+  async authorize(method: 'GET' | 'PUT', path: string, query: Record<string, unknown>): Promise<PresignedGrant> {
+    const { owner: ownerId, expires, signature } = query;
     const signedMethod = query.method;
-    if (typeof owner !== 'string' || typeof expires !== 'string' || typeof signature !== 'string' || typeof signedMethod !== 'string') {
-      throw new CofferError(403, 'invalid_signature', 'This presigned URL is incomplete; ask for a new one (POST /v1/presign).');
+    if (typeof ownerId !== 'string' || typeof expires !== 'string' || typeof signature !== 'string' || typeof signedMethod !== 'string') {
+      throw refusedUrl('This presigned URL is incomplete; ask for a new one (POST /v1/presign).');
     }
+    const owner = /^[0-9a-f-]{36}$/.test(ownerId) ? await this.store.getUserById(ownerId) : undefined;
     const given = Buffer.from(signature);
-    const expected = /^\d+$/.test(expires) ? Buffer.from(this.sign(signedMethod, owner, path, Number(expires))) : Buffer.alloc(0);
+    const expected = /^\d+$/.test(expires) ? Buffer.from(this.sign(signedMethod, ownerId, path, Number(expires), owner?.tokenVersion ?? 0)) : Buffer.alloc(0);
     if (expected.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new CofferError(403, 'invalid_signature', 'The signature of this presigned URL does not match; it was altered.');
+      throw refusedUrl('The signature of this presigned URL does not match: it was altered, or its maker changed their password since.');
     }
-    if (signedMethod !== method) throw new CofferError(403, 'invalid_signature', `This URL was signed for ${signedMethod}, not ${method}.`);
-    if (Number(expires) * 1000 <= Date.now()) throw new CofferError(403, 'expired', 'This presigned URL has expired; ask for a new one.');
-    return { ownerId: owner, path, method };
+    if (signedMethod !== method) throw refusedUrl(`This URL was signed for ${signedMethod}, not ${method}.`);
+    if (Number(expires) * 1000 <= Date.now()) throw refusedUrl('This presigned URL has expired; ask for a new one.', 'expired');
+    if (!owner || owner.disabled) throw refusedUrl('The account that signed this URL is disabled or gone.', 'forbidden');
+    const scope = SCOPE_OF_METHOD[method];
+    if (!effectiveGrants(owner).includes(scope)) throw refusedUrl(`The account that signed this URL no longer holds the "${scope}" scope.`, 'forbidden');
+    return { owner, path, method };
   }
 }

@@ -308,6 +308,44 @@ describe('client-signed assertions on POST /v1/presign (fs)', () => {
     await assertProblem(await presignRequest(server, assertion, { file: file(), user: u.name }), 401);
   });
 
+  test('an unknown sub, a disabled sub and a key that is not the sub\'s get one answer: nothing tells who exists', async () => {
+    const disabled = await freshUser();
+    const off = await server.fetch(`/v1/users/${disabled.name}`, {
+      method: 'PATCH',
+      headers: bearer(await server.adminToken(), { 'content-type': 'application/json' }),
+      body: JSON.stringify({ disabled: true }),
+    });
+    assert.equal(off.status, 200);
+    const stranger = makeKey('rsa');
+    const answers: string[] = [];
+    for (const [token, user] of [
+      [selfSignedJwt(stranger, claimsOf('alice')), 'alice'], // exists, not her key
+      [selfSignedJwt(stranger, claimsOf('nobody-by-this-name')), 'nobody-by-this-name'], // does not exist
+      [selfSignedJwt(bobKey, claimsOf('alice')), 'alice'], // exists, another user's key
+      [selfSignedJwt(disabled.key, claimsOf(disabled.name)), disabled.name], // exists, disabled, own key
+    ] as const) {
+      const res = await presignRequest(server, token, { file: file(), user });
+      assert.equal(res.status, 401);
+      const { detail, code } = (await res.json()) as { detail: string; code: string };
+      assert.equal(code, 'invalid_token');
+      answers.push(detail);
+    }
+    assert.equal(new Set(answers).size, 1, `one answer for all: ${JSON.stringify(answers)}`);
+    assert.doesNotMatch(answers[0]!, /alice|nobody|user\d/, 'the answer does not echo the name');
+  });
+
+  test("an assertion carries its user's object grants: without objects:write it presigns no PUT, without objects:read no GET", async () => {
+    const readOnly = await freshUser({ grants: ['presign', 'objects:read'] });
+    const put = await presignRequest(server, selfSignedJwt(readOnly.key, claimsOf(readOnly.name)), { file: file(), user: readOnly.name });
+    await assertProblem(put, 403, 'insufficient_scope');
+    const writeOnly = await freshUser({ grants: ['presign', 'objects:write'] });
+    const path = file();
+    const up = await presigned(await presignRequest(server, selfSignedJwt(writeOnly.key, claimsOf(writeOnly.name)), { path, method: 'PUT' }));
+    assert.equal((await fetch(up.url, { method: 'PUT', body: 'bytes' })).status, 200);
+    const get = await presignRequest(server, selfSignedJwt(writeOnly.key, claimsOf(writeOnly.name)), { path, method: 'GET' });
+    await assertProblem(get, 403, 'insufficient_scope');
+  });
+
   test('a valid assertion of a user whose grants lack presign gets 403', async () => {
     const u = await freshUser({ grants: ['kv:read', 'kv:write', 'objects:read', 'objects:write'] });
     await assertProblem(await presignRequest(server, selfSignedJwt(u.key, claimsOf(u.name)), { file: file(), user: u.name }), 403, 'insufficient_scope');

@@ -141,5 +141,105 @@ for (const backend of backends) {
       const denied = await presign({ path: 'x', method: 'PUT' }, kvOnly);
       assert.deepEqual([denied.res.status, denied.body.code], [403, 'insufficient_scope']);
     });
+
+    test('a presign needs the object scope of its method too: a URL never does more than its maker could (SPEC §2)', async () => {
+      await server.fetch('/v1/objects/scoped/a.txt', { method: 'PUT', headers: bearer(token), body: 'scoped' });
+      const name = `presignonly${randomBytes(3).toString('hex')}`;
+      const presignOnly = await server.createUser(name, `${name}-password`, { grants: ['presign'] });
+      for (const method of ['PUT', 'GET']) {
+        const denied = await presign({ path: 'scoped/a.txt', method }, presignOnly);
+        assert.deepEqual([denied.res.status, denied.body.code], [403, 'insufficient_scope'], `${method} with grants [presign]`);
+        assert.equal((await server.fetch(`/v1/objects/scoped/${method}`, { method: 'PUT', headers: bearer(presignOnly), body: 'x' })).status, 403);
+      }
+      // A token narrowed to "presign" at login is refused the same way, though its user holds more.
+      const login = await server.fetch('/v1/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'signer', password: 'signer-password-1', scope: 'presign' }),
+      });
+      const narrowed = ((await login.json()) as { access_token: string }).access_token;
+      for (const method of ['PUT', 'GET']) {
+        const denied = await presign({ path: 'scoped/a.txt', method }, narrowed);
+        assert.deepEqual([denied.res.status, denied.body.code], [403, 'insufficient_scope'], `${method} with a token narrowed to presign`);
+      }
+      // presign + objects:read: GET yes, PUT no.
+      const readerName = `presignreader${randomBytes(3).toString('hex')}`;
+      const reader = await server.createUser(readerName, `${readerName}-password`, { grants: ['presign', 'objects:read'] });
+      await server.fetch('/v1/objects/mine.txt', { method: 'PUT', headers: bearer(token), body: 'x' });
+      assert.equal((await presign({ path: 'scoped/a.txt', method: 'PUT' }, reader)).body.code, 'insufficient_scope');
+      assert.equal((await presign({ path: 'nothing/here', method: 'GET' }, reader)).res.status, 404, 'GET is allowed (and the object is missing)');
+    });
   });
 }
+
+describe('Coffer-signed URLs (fs) are checked again when used: their maker must still exist, be enabled and hold the scope', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  let n = 0;
+  /** A user with an object and a presigned GET and PUT for it. */
+  async function maker() {
+    const name = `maker${++n}`;
+    const token = await server.createUser(name, `${name}-password`);
+    await server.fetch('/v1/objects/doc.txt', { method: 'PUT', headers: bearer(token), body: 'the doc' });
+    const urls: Record<string, string> = {};
+    for (const method of ['GET', 'PUT']) {
+      const res = await server.fetch('/v1/presign', json({ path: 'doc.txt', method }, token));
+      assert.equal(res.status, 200);
+      urls[method] = ((await res.json()) as Presigned).url;
+    }
+    return { name, token, urls };
+  }
+  const admin = async (method: string, name: string, body?: unknown) => {
+    const res = await server.fetch(`/v1/users/${name}`, {
+      method,
+      headers: bearer(await server.adminToken(), body ? { 'content-type': 'application/json' } : {}),
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    assert.equal(res.status, 200, await res.text());
+  };
+  const status = async (url: string, method = 'GET') => (await fetch(url, method === 'PUT' ? { method, body: 'new' } : {})).status;
+
+  test('control: both URLs work while nothing changed', async () => {
+    const m = await maker();
+    assert.equal(await status(m.urls.GET!), 200);
+    assert.equal(await status(m.urls.PUT!, 'PUT'), 200);
+  });
+
+  test('disabled maker: refused, and still refused after being enabled again (the disable ended every URL)', async () => {
+    const m = await maker();
+    await admin('PATCH', m.name, { disabled: true });
+    assert.equal(await status(m.urls.GET!), 403);
+    assert.equal(await status(m.urls.PUT!, 'PUT'), 403);
+    await admin('PATCH', m.name, { disabled: false });
+    assert.equal(await status(m.urls.GET!), 403);
+  });
+
+  test('a password change ends the URLs signed before it', async () => {
+    const m = await maker();
+    await admin('PATCH', m.name, { password: 'a-brand-new-password' });
+    assert.equal(await status(m.urls.GET!), 403);
+    assert.equal(await status(m.urls.PUT!, 'PUT'), 403);
+  });
+
+  test('a maker who lost objects:read cannot be read through; one who lost objects:write cannot be written through', async () => {
+    const reader = await maker();
+    await admin('PATCH', reader.name, { grants: ['presign', 'objects:write'] });
+    assert.equal(await status(reader.urls.GET!), 403);
+    assert.equal(await status(reader.urls.PUT!, 'PUT'), 200);
+    const writer = await maker();
+    await admin('PATCH', writer.name, { grants: ['presign', 'objects:read'] });
+    assert.equal(await status(writer.urls.PUT!, 'PUT'), 403);
+    assert.equal(await status(writer.urls.GET!), 200);
+  });
+
+  test('a deleted maker: refused', async () => {
+    const m = await maker();
+    await admin('DELETE', m.name);
+    assert.equal(await status(m.urls.GET!), 403);
+    assert.equal(await status(m.urls.PUT!, 'PUT'), 403);
+  });
+});

@@ -1,7 +1,6 @@
 /** Presigned URLs: SPEC §4. POST /v1/presign signs; /v1/presigned/{path} serves Coffer-signed URLs. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
-import { CofferError } from '../../errors.js';
 import { PRESIGNED_ROUTE } from '../../parcels/presign-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
@@ -34,17 +33,14 @@ export function presignRoutes(app: FastifyInstance, s: Services): void {
 export function presignedRoutes(app: FastifyInstance, s: Services): void {
   acceptStreamedBodies(app);
 
-  const grantOf = async (request: FastifyRequest, method: 'GET' | 'PUT') => {
-    const { path } = pathAfter(request, PRESIGNED_ROUTE, 'object path');
-    const grant = s.presign.verify(method, path, request.query as Record<string, unknown>);
-    const owner = await s.store.getUserById(grant.ownerId);
-    if (!owner || owner.disabled) throw new CofferError(403, 'forbidden', 'The account that signed this URL is disabled or gone.');
-    return { ...grant, owner };
-  };
+  const grantOf = (request: FastifyRequest, method: 'GET' | 'PUT') =>
+    s.presign.authorize(method, pathAfter(request, PRESIGNED_ROUTE, 'object path').path, request.query as Record<string, unknown>);
 
   const read = (withBody: boolean) => async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const grant = await grantOf(request, 'GET');
-    return sendObject(request, reply, s.objects, await s.objects.get(grant.ownerId, grant.path), withBody);
+    // A shared link may be embedded by any site (an <img>, say), as an S3 presigned URL can.
+    reply.header('cross-origin-resource-policy', 'cross-origin');
+    return sendObject(request, reply, s.objects, await s.objects.get(grant.owner.id, grant.path), withBody);
   };
   const hidden = { schema: { hide: true }, exposeHeadRoute: false };
   app.get(`${PRESIGNED_ROUTE}*`, hidden, read(true));
