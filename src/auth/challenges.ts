@@ -11,7 +11,6 @@ import { parseParcelId } from '../parcels/parcel-id.js';
 import { isSha256Hex } from '../storage/blob/hashing.js';
 import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
 import type { UserService } from '../users/user-service.js';
-import { isValidUsername } from '../users/username.js';
 import type { Audit } from './audit.js';
 import { keyRecordOf } from './key-service.js';
 import { parsePublicKey, verifySignature, type ParsedPublicKey } from './public-keys.js';
@@ -46,7 +45,10 @@ export interface SignedRequest {
 
 /** What a challenge that checked out grants. */
 export interface ChallengeGrant {
+  /** The user who acts. */
   user: UserRecord;
+  /** The `user` the challenge was issued for: that user's name, or the key's address. */
+  identity: string;
   operation: ChallengeOperation;
 }
 
@@ -161,7 +163,7 @@ export class ChallengeService {
     if (!effectiveGrants(user).includes(SCOPE_OF[expected.name])) {
       throw forbidden(`User ${user.username} lacks the ${SCOPE_OF[expected.name]} grant that ${expected.name} needs.`, 'insufficient_scope');
     }
-    return { user, operation };
+    return { user, identity: claims.user, operation };
   }
 
   private async verifyToken(token: string): Promise<ChallengeClaims> {
@@ -177,21 +179,30 @@ export class ChallengeService {
   }
 
   /**
-   * The user the key acts for: one that registered it under the name `identity`, or, when
-   * `identity` is the key's own address, the user named by that address ('create' when it is
-   * to be self-registered once the signature has checked out).
+   * The user the key acts for (SPEC §2). A key has at most one holder: the user who registered
+   * it. `identity` may name that user, or be the key's own address (AMO's clients always send
+   * their address): then the holder acts, and when nobody registered the key, the user named by
+   * the address does ('create' when it is to be self-registered once the signature checks out).
    */
   private async ownerOf(identity: string, key: ParsedPublicKey): Promise<UserRecord | 'create'> {
-    const named = isValidUsername(identity) ? await this.store.getUserByName(identity) : undefined;
-    if (named && !named.disabled && (await this.store.getPublicKey(named.id, key.id))) return named;
-    if (key.address && identity.toUpperCase() === key.address) {
-      const holder = named?.username === key.address ? named : await this.store.getUserByName(key.address);
-      if (holder && !holder.disabled) return holder;
-      if (!holder && this.settings.selfRegistration) return 'create';
-      this.audit('challenge.refused', { user: identity, key: key.id, reason: holder ? 'user disabled' : 'unknown address, self-registration off' });
-      throw notProven();
+    const holderId = await this.store.publicKeyHolder(key.id);
+    const holder = holderId === undefined ? undefined : await this.store.getUserById(holderId);
+    const byAddress = key.address !== undefined && identity.toUpperCase() === key.address;
+    let reason: string;
+    if (holder && (holder.username === identity || byAddress)) {
+      if (!holder.disabled) return holder;
+      reason = 'user disabled';
+    } else if (holder) {
+      reason = 'key registered to another user';
+    } else if (byAddress) {
+      const addressUser = await this.store.getUserByName(key.address!);
+      if (addressUser && !addressUser.disabled) return addressUser;
+      if (!addressUser && this.settings.selfRegistration) return 'create';
+      reason = addressUser ? 'user disabled' : 'unknown address, self-registration off';
+    } else {
+      reason = 'key registered to nobody';
     }
-    this.audit('challenge.refused', { user: identity, key: key.id, reason: 'key not registered to the user' });
+    this.audit('challenge.refused', { user: identity, key: key.id, reason });
     throw notProven();
   }
 }

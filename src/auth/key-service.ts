@@ -33,13 +33,13 @@ export class KeyService {
     private readonly audit: Audit,
   ) {}
 
-  /** Registers `key` (any accepted form) for `owner`; 409 when they have it already. */
+  /** Registers `key` (any accepted form) for `owner`; 409 when anyone holds it already. */
   async add(owner: UserRecord, key: unknown, label: unknown, by: UserRecord): Promise<PublicKeyRecord> {
     if (typeof key !== 'string') throw badRequest('Send the public key as {"key": "...", "label"?: "..."} or as a PEM body.');
     if (label !== undefined && (typeof label !== 'string' || label.length > 200)) throw badRequest('"label" must be a string of at most 200 characters.');
     const parsed = parsePublicKey(key);
     const record = keyRecordOf(parsed, label ?? null);
-    if (!(await this.store.addPublicKey(owner.id, record))) throw conflict(`This key (${parsed.id}) is registered already.`);
+    if (!(await this.store.addPublicKey(owner.id, record))) throw conflict(`This key (${parsed.id}) is registered already: a key belongs to one user only.`);
     this.audit('key.add', { username: owner.username, by: by.username, id: record.id, type: record.type });
     return record;
   }

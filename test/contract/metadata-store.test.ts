@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { migrateToLatest, openDatabase, type Database } from '../../src/storage/meta/database.js';
+import { migrateTo, migrateToLatest, openDatabase, type Database } from '../../src/storage/meta/database.js';
 import { KyselyMetadataStore } from '../../src/storage/meta/kysely-metadata-store.js';
 import type { KvEntry, MetadataStore, NewUser } from '../../src/storage/meta/metadata-store.js';
 
@@ -18,35 +18,31 @@ const PG_URL = process.env.COFFER_TEST_DATABASE_URL ?? 'postgres://root@127.0.0.
 
 interface Backend {
   name: string;
-  open(): Promise<{ store: MetadataStore; db: ReturnType<typeof openDatabase>; cleanup(): Promise<void> }>;
+  /** An empty database of this dialect, not migrated. */
+  fresh(): Promise<{ db: ReturnType<typeof openDatabase>; cleanup(): Promise<void> }>;
 }
 
 const backends: Backend[] = [
   {
     name: 'sqlite',
-    async open() {
+    async fresh() {
       const dir = await mkdtemp(path.join(tmpdir(), 'coffer-contract-'));
       const db = openDatabase(`sqlite:${path.join(dir, 'meta.db')}`);
-      await migrateToLatest(db);
-      const store = new KyselyMetadataStore(db);
-      return { store, db, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+      return { db, cleanup: async () => { await db.db.destroy(); await rm(dir, { recursive: true, force: true }); } };
     },
   },
   {
     name: 'postgres',
-    async open() {
+    async fresh() {
       const schema = `coffer_test_${randomBytes(6).toString('hex')}`;
       const admin = new pg.Client({ connectionString: PG_URL });
       await admin.connect();
       await admin.query(`create schema ${schema}`);
       const db = openDatabase(PG_URL, { schema });
-      await migrateToLatest(db);
-      const store = new KyselyMetadataStore(db);
       return {
-        store,
         db,
         cleanup: async () => {
-          await store.close();
+          await db.db.destroy();
           await admin.query(`drop schema ${schema} cascade`);
           await admin.end();
         },
@@ -54,6 +50,13 @@ const backends: Backend[] = [
     },
   },
 ];
+
+/** A migrated store on a fresh database of the backend's dialect. */
+async function openStore(backend: Backend): Promise<{ store: MetadataStore; db: ReturnType<typeof openDatabase>; cleanup(): Promise<void> }> {
+  const { db, cleanup } = await backend.fresh();
+  await migrateToLatest(db);
+  return { store: new KyselyMetadataStore(db), db, cleanup };
+}
 
 /** Pins the hand-written Database interface to the migrated schema, table by table. */
 const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
@@ -87,7 +90,7 @@ for (const backend of backends) {
     let store: MetadataStore;
     let db: ReturnType<typeof openDatabase>;
     let cleanup: () => Promise<void>;
-    before(async () => ({ store, db, cleanup } = await backend.open()));
+    before(async () => ({ store, db, cleanup } = await openStore(backend)));
     after(() => cleanup());
 
     test('the Database interface matches the migrated schema', async () => {
@@ -314,11 +317,12 @@ for (const backend of backends) {
       assert.deepEqual((await store.pendingUploads('pa', '')).map((u) => u.blobKey), ['k2']);
     });
 
-    test('public keys: added once per owner, listed, deleted', async () => {
+    test('public keys: added once, by one owner only, listed, deleted', async () => {
       const k = (id: string) => ({ id, type: 'p256', spki: 'AAAA', label: null, address: 'AB'.repeat(20), createdAt: 5 });
       assert.equal(await store.addPublicKey('ka', k('k1')), true);
       assert.equal(await store.addPublicKey('ka', k('k1')), false, 'the same key twice');
-      assert.equal(await store.addPublicKey('kb', k('k1')), true, 'another owner may hold it');
+      assert.equal(await store.addPublicKey('kb', k('k1')), false, 'a key belongs to at most one user');
+      assert.deepEqual(await store.listPublicKeys('kb'), []);
       await store.addPublicKey('ka', { ...k('k2'), label: 'laptop', type: 'rsa', address: null });
       assert.deepEqual((await store.listPublicKeys('ka')).map((r) => [r.id, r.label]), [['k1', null], ['k2', 'laptop']]);
       assert.equal(await store.deletePublicKey('kb', 'k2'), false);
@@ -326,11 +330,31 @@ for (const backend of backends) {
       assert.deepEqual((await store.listPublicKeys('ka')).map((r) => r.id), ['k1']);
     });
 
-    test('public keys: one key of one owner is found by id', async () => {
+    test('public keys: the holder of a key is found by its id; of two owners registering one key at once, one wins', async () => {
       const k = { id: 'gk1', type: 'ed25519', spki: 'AAAA', label: 'l', address: null, createdAt: 7 };
       await store.addPublicKey('ga', k);
-      assert.deepEqual(await store.getPublicKey('ga', 'gk1'), k);
-      assert.equal(await store.getPublicKey('gb', 'gk1'), undefined, "another owner's key is not found");
+      assert.deepEqual(await store.listPublicKeys('ga'), [k]);
+      assert.equal(await store.publicKeyHolder('gk1'), 'ga');
+      assert.equal(await store.publicKeyHolder('gk-unknown'), undefined);
+      const race = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => store.addPublicKey(owner, { ...k, id: 'gk-race' })));
+      assert.equal(race.filter(Boolean).length, 1);
+      assert.equal(await store.publicKeyHolder('gk-race'), ['r1', 'r2', 'r3', 'r4'][race.indexOf(true)]);
+    });
+
+    test('migration 0006: a key registered to several users stays with the first who registered it', async () => {
+      const { db: old, cleanup: drop } = await backend.fresh();
+      try {
+        await migrateTo(old, '0005_parcels_and_challenges');
+        const row = (owner: string, id: string, createdAt: number) => ({ owner, id, type: 'rsa', spki: 'AAAA', label: owner, address: null, created_at: createdAt });
+        await old.db.insertInto('public_keys').values([row('late', 'shared', 30), row('early', 'shared', 10), row('tie-b', 'tied', 5), row('tie-a', 'tied', 5), row('alone', 'own', 20)]).execute();
+        await migrateToLatest(old);
+        const kept = await old.db.selectFrom('public_keys').select(['owner', 'id']).orderBy('id').execute();
+        assert.deepEqual(kept.map((r) => [r.id, r.owner]), [['own', 'alone'], ['shared', 'early'], ['tied', 'tie-a']]);
+        const migrated = new KyselyMetadataStore(old);
+        assert.equal(await migrated.addPublicKey('someone', { id: 'shared', type: 'rsa', spki: 'AAAA', label: null, address: null, createdAt: 40 }), false);
+      } finally {
+        await drop();
+      }
     });
 
     test('challenges: a jti is spent once, also by 50 concurrent spenders; spent ones are swept after they expire', async () => {

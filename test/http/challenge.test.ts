@@ -705,13 +705,55 @@ test('with self-registration off (the default) an unknown address is 401 and no 
   assert.deepEqual(await ownerOf(server, parcelIdOf(data)), { status: 200, owner: address });
 });
 
-test('a P-256 key registered to a username also works with U = that username (not only the address)', async () => {
+test('a P-256 key registered to a username works with U = that username, and with U = its address (bob acts, SPEC §2)', async () => {
   const data = randomBytes(32);
   const id = await uploadAs(server, 'bob', bob, data);
   assert.deepEqual(await ownerOf(server, id), { status: 200, owner: 'bob' });
-  // ...but the address of bob's key is not bob: with self-registration off it is refused.
+  // AMO's clients always send the address: it resolves to the user who registered the key.
   const token = await challengeFor(server, bob.holder.address!, { name: 'download', id });
-  await expectProblem(await server.fetch(`/api/v1/parcels/${id}`, { headers: signedBy(bob, token) }), 401, undefined, 'address of a registered key');
+  const got = await server.fetch(`/api/v1/parcels/${id}`, { headers: { ...signedBy(bob, token), accept: 'application/octet-stream' } });
+  await expectStatus(got.clone(), 200, 'the address of a registered key');
+  assert.ok(Buffer.from(await got.arrayBuffer()).equals(data));
+});
+
+test("an AMO key registered by a person: the client's address lands in that person's namespace, even with self-registration on; nobody else may register the key", async () => {
+  const holder = makeKey('p256');
+  const personToken = await selfReg.createUser('amo-person');
+  await registerKey(selfReg, personToken, holder.raw.toString('hex'));
+  const data = randomBytes(48);
+  // What amo-client-js and amo-client-go send: user = the address, owner = the address.
+  const token = await challengeFor(selfReg, holder.address!, { name: 'upload', hash: sha256(data) });
+  await expectStatus(await uploadJson(selfReg, challengeHeaders(holder, token, 'hex', { highS: true }), { owner: holder.address, metadata: {}, data: data.toString('hex') }), 200, 'AMO upload');
+  assert.deepEqual(await ownerOf(selfReg, parcelIdOf(data)), { status: 200, owner: 'amo-person' });
+  assert.ok(!(await usernames(selfReg)).includes(holder.address!), 'no second user named by the address');
+  const asObject = await selfReg.fetch(`/v1/objects/parcels/${parcelIdOf(data)}?meta`, { headers: bearer(personToken) });
+  assert.equal(asObject.status, 200, "the parcel is the person's own object");
+
+  // One holder per key: another user (or the same one again) registering it is 409.
+  const other = await selfReg.createUser('amo-other');
+  const again = await selfReg.fetch('/v1/keys', { method: 'POST', headers: bearer(other, JSON_HEADERS), body: JSON.stringify({ key: holder.raw.toString('base64') }) });
+  await expectProblem(again, 409, 'conflict', 'another user registering the key');
+  const byAdmin = await selfReg.fetch('/v1/users/amo-other/keys', { method: 'POST', headers: bearer(await selfReg.adminToken(), JSON_HEADERS), body: JSON.stringify({ key: holder.raw.toString('hex') }) });
+  await expectProblem(byAdmin, 409, 'conflict', 'an admin registering it for another user');
+
+  // The holder disabled: the address does not fall back to an address user; it is refused.
+  const off = await selfReg.fetch('/v1/users/amo-person', { method: 'PATCH', headers: bearer(await selfReg.adminToken(), JSON_HEADERS), body: JSON.stringify({ disabled: true }) });
+  assert.equal(off.status, 200);
+  const more = randomBytes(8);
+  const refused = await challengeFor(selfReg, holder.address!, { name: 'upload', hash: sha256(more) });
+  await expectProblem(await uploadJson(selfReg, challengeHeaders(holder, refused), { data: more.toString('hex') }), 401, 'invalid_signature', 'disabled holder');
+  assert.ok(!(await usernames(selfReg)).includes(holder.address!), 'still no address user');
+});
+
+test('a key self-registered by its address user cannot be registered by a person (409); its address keeps naming the address user', async () => {
+  const holder = makeKey('p256');
+  const data = randomBytes(20);
+  const token = await challengeFor(selfReg, holder.address!, { name: 'upload', hash: sha256(data) });
+  await expectStatus(await uploadJson(selfReg, challengeHeaders(holder, token), { data: data.toString('hex') }), 200, 'self-registration');
+  const person = await selfReg.createUser('would-be-holder');
+  const res = await selfReg.fetch('/v1/keys', { method: 'POST', headers: bearer(person, JSON_HEADERS), body: JSON.stringify({ key: holder.raw.toString('hex') }) });
+  await expectProblem(res, 409, 'conflict');
+  assert.deepEqual(await ownerOf(selfReg, parcelIdOf(data)), { status: 200, owner: holder.address });
 });
 
 test('an unregistered key, an unknown address and a bad signature get the same answer (no probing for users or keys)', async () => {

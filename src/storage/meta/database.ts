@@ -3,16 +3,17 @@
  * for many nodes). The table types below are written by hand; test/contract pins them to the
  * migrated schema.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
 import * as m0003 from './migrations/0003_pending_uploads.js';
 import * as m0004 from './migrations/0004_public_keys.js';
 import * as m0005 from './migrations/0005_parcels_and_challenges.js';
+import * as m0006 from './migrations/0006_one_holder_per_key.js';
 
 export interface UsersTable {
   id: string;
@@ -134,19 +135,24 @@ export interface OpenDatabase {
   dialect: Dialect;
 }
 
-const MIGRATIONS: Record<string, Migration> = {
+const MIGRATIONS = {
   '0001_initial': m0001,
   '0002_objects': m0002,
   '0003_pending_uploads': m0003,
   '0004_public_keys': m0004,
   '0005_parcels_and_challenges': m0005,
-};
+  '0006_one_holder_per_key': m0006,
+} satisfies Record<string, Migration>;
 
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
 export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+      // Made 0600 before SQLite opens it: its -wal and -shm files take the database's mode.
+      closeSync(openSync(file, 'a', 0o600));
+    }
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
@@ -189,11 +195,18 @@ function withStatementCache(sqlite: SQLite.Database, limit = 512): SqliteDatabas
 }
 
 /** Brings the schema up to date; throws with the failing migration's name on error. */
-export async function migrateToLatest(open: OpenDatabase): Promise<void> {
+export function migrateToLatest(open: OpenDatabase): Promise<void> {
+  return migrateTo(open, undefined);
+}
+
+/**
+ * Brings the schema to the migration named `target` (every one, when undefined). Kysely runs
+ * SQLite migrations outside a transaction: each one gets its own here.
+ */
+export async function migrateTo(open: OpenDatabase, target: keyof typeof MIGRATIONS | undefined): Promise<void> {
   const provider: MigrationProvider = {
     async getMigrations() {
       if (open.dialect !== 'sqlite') return MIGRATIONS;
-      // Kysely runs SQLite migrations outside a transaction; give each one its own.
       const wrapped: Record<string, Migration> = {};
       for (const [name, m] of Object.entries(MIGRATIONS)) {
         wrapped[name] = { up: (db) => db.transaction().execute((trx) => m.up(trx)) };
@@ -201,7 +214,11 @@ export async function migrateToLatest(open: OpenDatabase): Promise<void> {
       return wrapped;
     },
   };
-  const { error, results } = await new Migrator({ db: open.db, provider }).migrateToLatest();
+  // Kysely looks for its own tables in every schema: name ours, or another installation's (in
+  // another schema of the same PostgreSQL database) would be taken for it.
+  const schema = open.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(open.db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db: open.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);

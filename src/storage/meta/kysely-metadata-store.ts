@@ -530,9 +530,9 @@ export class KyselyMetadataStore implements MetadataStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async getPublicKey(owner: string, id: string): Promise<PublicKeyRecord | undefined> {
-    const row = await this.db.selectFrom('public_keys').selectAll().where('owner', '=', owner).where('id', '=', id).executeTakeFirst();
-    return row && toPublicKey(row);
+  async publicKeyHolder(id: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('public_keys').select('owner').where('id', '=', id).executeTakeFirst();
+    return row?.owner;
   }
 
   async consumeChallenge(jti: string, expiresAt: number): Promise<boolean> {

@@ -183,11 +183,12 @@ export interface MetadataStore {
   /** Whether a pending upload (of any owner) will land in this blob. */
   pendingBlobExists(blobKey: string): Promise<boolean>;
 
-  /** Registers a key; false when the owner has it already. */
+  /** Registers a key; false when it is registered already (to this owner or another: a key has one holder). */
   addPublicKey(owner: string, key: PublicKeyRecord): Promise<boolean>;
   listPublicKeys(owner: string): Promise<PublicKeyRecord[]>;
   deletePublicKey(owner: string, id: string): Promise<boolean>;
-  getPublicKey(owner: string, id: string): Promise<PublicKeyRecord | undefined>;
+  /** The id of the user who registered the key, if anyone did. */
+  publicKeyHolder(id: string): Promise<string | undefined>;
 
   /**
    * Spends a challenge token's jti; false when it was spent already. Atomic across processes
