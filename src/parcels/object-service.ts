@@ -35,6 +35,8 @@ export interface UploadOptions {
   expectedSha256: string | undefined;
   /** The declared Content-Length, when there is one. */
   size?: number | undefined;
+  /** Fires when the client went away: the upload stops at once. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Bytes in the blob store that no index entry points at yet. */
@@ -144,6 +146,7 @@ export class ObjectService {
       ...(options.contentType ? { contentType: options.contentType } : {}),
       ...(options.expectedSha256 ? { expectedSha256: options.expectedSha256 } : {}),
       ...(options.size !== undefined ? { size: options.size } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     };
   }
 

@@ -15,11 +15,20 @@ export interface ParcelUpload {
   expectedSha256: string | undefined;
   contentType: string | undefined;
   size: number | undefined;
+  /** Fires when the client went away: the upload stops at once. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Bytes in the blob store, not yet a parcel. */
 export interface StoredParcelBytes extends StoredBlob {
   contentType: string | undefined;
+}
+
+/** A parcel's metadata (SPEC §4): a JSON object, kept as given; `{}` when absent or null. */
+export function parcelMetadata(raw: unknown): object {
+  const kept = raw ?? {};
+  if (typeof kept !== 'object' || Array.isArray(kept)) throw badRequest('"metadata" must be a JSON object.');
+  return kept;
 }
 
 export class ParcelService {
@@ -46,15 +55,10 @@ export class ParcelService {
   /** Records stored bytes as a parcel; the same owner again changes nothing, another owner gets 409. */
   async commit(owner: Owner, stored: StoredParcelBytes, metadata: unknown): Promise<{ id: string; created: boolean }> {
     const { blobKey, size, sha256 } = stored;
-    const kept = metadata ?? {};
-    if (typeof kept !== 'object' || Array.isArray(kept)) {
-      await this.discard(stored);
-      throw badRequest('"metadata" must be a JSON object.');
-    }
     const id = this.storageId + sha256.toUpperCase();
-    const parcel: ParcelRecord = { id, owner: owner.id, metadata: JSON.stringify(kept), createdAt: Date.now() };
     let result: Awaited<ReturnType<MetadataStore['parcelPut']>>;
     try {
+      const parcel: ParcelRecord = { id, owner: owner.id, metadata: JSON.stringify(parcelMetadata(metadata)), createdAt: Date.now() };
       result = await this.store.parcelPut(parcel, newObjectRecord(parcelObjectPath(id), blobKey, size, sha256, stored.contentType));
     } catch (e) {
       await this.discard(stored);

@@ -115,8 +115,28 @@ for (const backend of backends) {
       assert.deepEqual(await store.put(k, Readable.from([bytes]), { size: bytes.length }), { size: bytes.length, sha256: sha(bytes) });
       assert.equal(sha(await readAll(await store.get(k))), sha(bytes));
       const cut = key();
+      // Stopped as soon as the body fails, not when the store's own timeout (a minute on RGW) ends it.
+      const started = Date.now();
       await assert.rejects(store.put(cut, cutStream(randomBytes(3 * 1024 * 1024)), { size: 10 * 1024 * 1024 }));
+      assert.ok(Date.now() - started < 15_000, `the cut upload ended after ${Date.now() - started} ms`);
       assert.equal(await store.head(cut), undefined);
+      assert.deepEqual(await leftovers(), []);
+    });
+
+    test('an upload whose signal fires (its client went away) stops at once and leaves nothing, declared length or not', async () => {
+      for (const size of [10 * 1024 * 1024, undefined]) {
+        const k = key();
+        const stop = new AbortController();
+        // A body that sends 3 MiB and then stalls, like a client that hung up without a FIN.
+        const stalled = new Readable({ read() {} });
+        stalled.push(randomBytes(3 * 1024 * 1024));
+        const started = Date.now();
+        const putting = store.put(k, stalled, { ...(size ? { size } : {}), signal: stop.signal });
+        setTimeout(() => stop.abort(new Error('the client went away')), 300);
+        await assert.rejects(putting);
+        assert.ok(Date.now() - started < 15_000, `stopped after ${Date.now() - started} ms (size ${size})`);
+        assert.equal(await store.head(k), undefined);
+      }
       assert.deepEqual(await leftovers(), []);
     });
 
@@ -183,18 +203,30 @@ for (const backend of backends) {
       assert.deepEqual(await leftovers(), []);
     });
 
-    test('a replacement under a new key never disturbs a reader of the old one', async () => {
-      const k = key();
-      const bytes = randomBytes(200_000);
-      await store.put(k, Readable.from([bytes]));
-      const reading = await store.get(k);
-      const k2 = key();
-      await store.put(k2, Readable.from([randomBytes(10)]));
-      assert.equal(sha(await readAll(reading)), sha(bytes));
+    test('a replacement never disturbs a reader of the old version: its blob deleted mid-read, the reader still gets every byte', async () => {
+      // What a replacement does (ObjectService.commit): the new version under a new key, then
+      // the old blob deleted, while a reader streams the old one.
+      const old = key();
+      const bytes = randomBytes(8 * 1024 * 1024);
+      await store.put(old, Readable.from([bytes]));
+      const reading = (await store.get(old))!;
+      const chunks: Buffer[] = [];
+      const it = reading[Symbol.asyncIterator]();
+      const first = await it.next();
+      assert.ok(!first.done, 'the reader has started');
+      chunks.push(first.value as Buffer);
+      const replacement = key();
+      await store.put(replacement, Readable.from([randomBytes(1000)]));
+      await store.delete(old);
+      assert.equal(await store.head(old), undefined, 'the old blob is gone for new readers');
+      for (let next = await it.next(); !next.done; next = await it.next()) chunks.push(next.value as Buffer);
+      assert.equal(sha(Buffer.concat(chunks)), sha(bytes), 'the reader that started before got the whole old version');
     });
 
-    test('ping answers', async () => {
-      await store.ping();
+    test('ping answers while the store is usable, and fails when it is not', async () => {
+      await assert.doesNotReject(store.ping());
+      const broken = backend.name === 'fs' ? new FsBlobStore('/dev/null/not-a-dir') : new S3BlobStore(createS3Client({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'x', prefix: '', forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }), 'absent-bucket', '');
+      await assert.rejects(broken.ping());
     });
   });
 }

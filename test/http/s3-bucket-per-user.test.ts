@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketTaggingCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client, userBucket } from '../../src/storage/blob/s3-blob-store.js';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
@@ -54,5 +54,26 @@ test("each user's objects land in their own bucket, and everything else works as
 
   assert.equal((await server.fetch('/v1/objects/a.txt', { method: 'DELETE', headers: bearer(alice) })).status, 200);
   assert.equal((await keysIn(`${base}-alice`)).length, 1);
+  s3.destroy();
+});
+
+test('the orphan sweep reaches only the buckets Coffer made: a bucket named {bucket}-* that was there before is left alone', async () => {
+  const s3 = createS3Client({ endpoint: rgw.endpoint, region: 'us-east-1', bucket: base, prefix: '', forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
+  const keysIn = async (bucket: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key);
+  // Someone else's bucket that happens to match the pattern, holding an object Coffer never indexed.
+  const foreign = `${base}-archive`;
+  await s3.send(new CreateBucketCommand({ Bucket: foreign }));
+  await s3.send(new PutObjectCommand({ Bucket: foreign, Key: '0123456789abcdef0123456789abcdef', Body: 'not coffer data' }));
+  // A bucket Coffer makes for a user carries its tag.
+  const carol = await server.createUser('carol');
+  assert.equal((await server.fetch('/v1/objects/c.txt', { method: 'PUT', headers: bearer(carol), body: 'carol' })).status, 201);
+  const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: `${base}-carol` }));
+  assert.deepEqual(tags.TagSet, [{ Key: 'coffer-blob-store', Value: base }]);
+
+  const { blobs, objects } = server.coffer.services;
+  await blobs.put(blobs.newKey('carol'), Readable.from([Buffer.from('orphan of carol')]));
+  assert.equal(await objects.sweepOrphans(0), 1, "carol's orphan, and nothing in the foreign bucket");
+  assert.deepEqual(await keysIn(foreign), ['0123456789abcdef0123456789abcdef']);
+  assert.equal((await keysIn(`${base}-carol`)).length, 1, "carol's object stays");
   s3.destroy();
 });

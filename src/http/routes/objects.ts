@@ -47,7 +47,19 @@ export function uploadOptions(request: FastifyRequest) {
   if (Array.isArray(sha)) throw badRequest('Send x-coffer-sha256 once.');
   const length = request.headers['content-length'];
   const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-  return { contentType: request.headers['content-type'], expectedSha256: sha, size };
+  return { contentType: request.headers['content-type'], expectedSha256: sha, size, signal: clientGone(request) };
+}
+
+/**
+ * Fires when the client goes away before its body has all arrived: the store then stops the
+ * upload at once (an S3 PUT of declared length would otherwise wait out the gateway's timeout).
+ */
+function clientGone(request: FastifyRequest): AbortSignal {
+  const controller = new AbortController();
+  request.raw.once('close', () => {
+    if (!request.raw.complete) controller.abort(new Error('the client went away before its upload was complete'));
+  });
+  return controller.signal;
 }
 
 /** The request body as a stream (the routes below register a parser that does not read it). */

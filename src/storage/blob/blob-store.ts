@@ -20,6 +20,8 @@ export interface PutOptions {
   maxBytes?: number;
   /** The body's length when the client declared it (Content-Length): lets S3 take one streamed PUT. */
   size?: number;
+  /** Fires when the upload is no longer wanted (its client went away): the store stops at once. */
+  signal?: AbortSignal;
 }
 
 /** An inclusive byte range, as in HTTP. */

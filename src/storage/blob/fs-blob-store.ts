@@ -35,7 +35,7 @@ export class FsBlobStore implements BlobStore {
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     const final = this.pathOf(key);
     const dir = path.dirname(final);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = path.join(dir, `.tmp-${key}-${randomBytes(6).toString('hex')}`);
     const file = await open(tmp, 'wx', 0o600);
     const counter = new HashingCounter(options.maxBytes, 2 * WRITE_BATCH);
@@ -54,7 +54,7 @@ export class FsBlobStore implements BlobStore {
           }
         }
         if (batch.length > 0) await file.writev(batch);
-      });
+      }, options.signal ? { signal: options.signal } : {});
       await file.sync();
       const sha256 = counter.digest();
       if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) throw hashMismatch(options.expectedSha256, sha256);
@@ -130,7 +130,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async ping(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
     await stat(this.root);
   }
 }

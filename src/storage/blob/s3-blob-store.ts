@@ -8,11 +8,13 @@
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetBucketTaggingCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
+  PutBucketTaggingCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -33,6 +35,9 @@ export interface S3Settings {
   forcePathStyle: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
+
+/** The tag on the users' buckets Coffer creates; its value is the base bucket (COFFER_S3_BUCKET). */
+const OWNER_TAG = 'coffer-blob-store';
 
 /** S3's smallest part: with two in flight an upload holds about 15 MiB, whatever its size. */
 const PART_SIZE = 5 * 1024 * 1024;
@@ -96,18 +101,41 @@ export class S3BlobStore implements BlobStore {
     return { Bucket: bucket, Key: this.prefix ? `${this.prefix.replace(/\/+$/, '')}/${id}` : id };
   }
 
-  /** Creates the bucket (the shared one, or one user's) when it does not exist yet. */
+  /**
+   * Creates the bucket (the shared one, or one user's) when it does not exist yet. A user's
+   * bucket that Coffer creates is tagged as Coffer's: only those are swept for orphans, never a
+   * bucket of that name that was there before (and may hold someone else's objects).
+   */
   async ensureBucket(bucket = this.bucket): Promise<void> {
     if (this.knownBuckets.has(bucket)) return;
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      await this.client.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: { name?: string }) => {
-        if (err?.name !== 'BucketAlreadyOwnedByYou') throw err;
-      });
+      const created = await this.client.send(new CreateBucketCommand({ Bucket: bucket })).then(
+        () => true,
+        (err: { name?: string }) => {
+          if (err?.name !== 'BucketAlreadyOwnedByYou') throw err;
+          return false; // another node made it a moment ago, and tags it
+        },
+      );
+      if (created && bucket !== this.bucket) {
+        await this.client.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: OWNER_TAG, Value: this.bucket }] } }));
+      }
     }
     this.knownBuckets.add(bucket);
+  }
+
+  /** Whether Coffer made this user's bucket (it carries Coffer's tag naming the base bucket). */
+  private async madeByCoffer(bucket: string): Promise<boolean> {
+    try {
+      const { TagSet } = await this.client.send(new GetBucketTaggingCommand({ Bucket: bucket }));
+      return (TagSet ?? []).some((t) => t.Key === OWNER_TAG && t.Value === this.bucket);
+    } catch (e) {
+      const name = (e as { name?: string }).name;
+      if (name === 'NoSuchTagSet' || name === 'NoSuchTagSetError' || isNotFound(e)) return false;
+      throw e;
+    }
   }
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
@@ -128,7 +156,10 @@ export class S3BlobStore implements BlobStore {
    * stores it whole or not at all.
    */
   private async putStreamed(key: string, body: Readable, counter: HashingCounter, size: number, options: PutOptions): Promise<void> {
-    const feeding = pipeline(body, counter);
+    // A body that fails (its client gone) or a caller that gives up ends the request to the store
+    // at once; otherwise the store would wait out its own timeout for bytes that never come.
+    const stop = new AbortController();
+    const feeding = pipeline(body, counter, options.signal ? { signal: options.signal } : {});
     const sending = this.client.send(
       new PutObjectCommand({
         ...this.locate(key),
@@ -136,10 +167,12 @@ export class S3BlobStore implements BlobStore {
         ContentLength: size,
         ...(options.contentType ? { ContentType: options.contentType } : {}),
       }),
+      { abortSignal: options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal },
     );
     try {
       await Promise.all([feeding, sending]);
     } catch (e) {
+      stop.abort();
       counter.destroy();
       await Promise.allSettled([feeding, sending]);
       await this.delete(key).catch(() => {});
@@ -162,7 +195,7 @@ export class S3BlobStore implements BlobStore {
       queueSize: 2,
       leavePartsOnError: false,
     });
-    const feeding = pipeline(body, counter, pass);
+    const feeding = pipeline(body, counter, pass, options.signal ? { signal: options.signal } : {});
     try {
       await Promise.all([feeding, upload.done()]);
     } catch (e) {
@@ -208,7 +241,7 @@ export class S3BlobStore implements BlobStore {
     }
     const { Buckets } = await this.client.send(new ListBucketsCommand({}));
     for (const b of Buckets ?? []) {
-      if (b.Name?.startsWith(`${this.bucket}-`)) yield* this.listBucket(b.Name, `${b.Name}/`);
+      if (b.Name?.startsWith(`${this.bucket}-`) && (await this.madeByCoffer(b.Name))) yield* this.listBucket(b.Name, `${b.Name}/`);
     }
   }
 
