@@ -9,6 +9,7 @@ import { PassThrough, Transform, finished, pipeline, type Readable } from 'node:
 import { Assembler } from 'stream-json/assembler.js';
 import parser, { type Token } from 'stream-json/parser.js';
 import { badRequest, CofferError } from '../errors.js';
+import { MAX_JSON_DEPTH, tooDeepMessage } from '../util/json-depth.js';
 
 /** The largest `metadata` (and `owner`) kept, in characters of JSON text. */
 const PARCEL_METADATA_MAX_CHARS = 64 * 1024;
@@ -28,6 +29,11 @@ export interface ParcelJson<T> {
 }
 
 export interface ParcelJsonSink<T> {
+  /**
+   * Checks `owner` or `metadata` as soon as it has arrived, and throws to refuse the upload: when
+   * they come before `data` (as AMO's clients send them), nothing was stored yet.
+   */
+  check(field: 'owner' | 'metadata', value: unknown): void;
   /** Consumes the decoded bytes of `data` (called when "data" starts). */
   store(bytes: Readable): Promise<T>;
   /** Undoes `store` when the rest of the body turns out bad. */
@@ -37,13 +43,15 @@ export interface ParcelJsonSink<T> {
 export const jsonTooLarge = (max: number) => new CofferError(413, 'payload_too_large', `A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead (any other content type), which stream without a limit.`);
 const dataRule = () => badRequest('"data" must be the parcel\'s bytes in hex (a string of an even number of hex digits).');
 
-/** Counts a JSON value's tokens until it is complete. */
+/** Counts a JSON value's tokens until it is complete; refuses nesting past the bound. */
 class ValueEnd {
   private level = 0;
   /** True when `t` completes the value. */
   feed(t: Token): boolean {
-    if (t.name === 'startObject' || t.name === 'startArray') this.level++;
-    else if (t.name === 'endObject' || t.name === 'endArray') this.level--;
+    if (t.name === 'startObject' || t.name === 'startArray') {
+      // The body's own object is the first level.
+      if (++this.level + 1 > MAX_JSON_DEPTH) throw badRequest(tooDeepMessage, 'invalid_json');
+    } else if (t.name === 'endObject' || t.name === 'endArray') this.level--;
     else if (t.name === 'startString' || t.name === 'stringChunk' || t.name === 'keyValue') return false;
     return this.level === 0;
   }
@@ -119,8 +127,8 @@ export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: 
         }
       }
       if (done) {
-        if (field.name === 'owner') owner = field.asm?.current;
-        if (field.name === 'metadata') metadata = field.asm?.current;
+        if (field.name === 'owner') sink.check('owner', (owner = field.asm?.current));
+        if (field.name === 'metadata') sink.check('metadata', (metadata = field.asm?.current));
         field = undefined;
       }
     }

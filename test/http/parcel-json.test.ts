@@ -180,3 +180,41 @@ test('a client that goes away in the middle of the data leaves nothing behind (n
   assert.equal(await blobCount(), before);
   assert.equal(await parcelStatus(data), 404);
 });
+
+test('metadata nested past 64 levels is 400 (was a 500 that left an orphan blob), before or after the data; nothing is stored', async () => {
+  const before = await blobCount();
+  const deep = '['.repeat(5000) + ']'.repeat(5000);
+  for (const order of ['metadata first', 'data first']) {
+    const data = randomBytes(300);
+    const hex = data.toString('hex');
+    const pieces = order === 'metadata first' ? [`{"owner":"streamer","metadata":{"a":${deep}},"data":"${hex}"}`] : [`{"data":"${hex}","metadata":{"a":${deep}}}`];
+    const res = await post(pieces, data);
+    assert.equal(res.status, 400, `${order}: ${await res.clone().text()}`);
+    assert.equal(((await res.json()) as { code: string }).code, 'invalid_json');
+    assert.equal(await parcelStatus(data), 404);
+  }
+  // 63 levels inside the body's own object are fine.
+  const data = randomBytes(10);
+  const ok = await post([`{"metadata":{"a":${'['.repeat(62)}${']'.repeat(62)}},"data":"${data.toString('hex')}"}`], data);
+  assert.equal(ok.status, 200, await ok.clone().text());
+  assert.equal(await blobCount(), before + 1, 'only the accepted parcel left a blob');
+});
+
+test('metadata that is not an object is refused as soon as it arrives, before any data is sent, when it comes first', async () => {
+  const before = await blobCount();
+  const data = randomBytes(2000);
+  const headers = { ...(await signedHeaders({ name: 'upload', hash: sha256(data) })), 'content-type': 'application/json' };
+  let dataSent = false;
+  async function* body() {
+    yield Buffer.from('{"owner":"streamer","metadata":[1,2],"data":"');
+    await sleep(3000); // the server has answered by now
+    dataSent = true;
+    yield Buffer.from(`${data.toString('hex')}"}`);
+  }
+  const res = await server.fetch('/api/v1/parcels', { method: 'POST', headers, body: Readable.toWeb(Readable.from(body())) as ReadableStream, duplex: 'half' } as RequestInit);
+  assert.equal(res.status, 400);
+  assert.equal(dataSent, false, 'answered before the data was sent');
+  assert.match(((await res.json()) as { detail: string }).detail, /metadata/);
+  assert.equal(await blobCount(), before);
+  assert.equal(await parcelStatus(data), 404);
+});

@@ -9,6 +9,7 @@ import type { ChallengeGrant, OperationName } from '../../auth/challenges.js';
 import { badRequest, forbidden } from '../../errors.js';
 import { jsonTooLarge, readParcelJson } from '../../parcels/parcel-json.js';
 import { parseParcelId } from '../../parcels/parcel-id.js';
+import { parcelMetadata } from '../../parcels/parcel-service.js';
 import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-store.js';
 import { isAddressName } from '../../users/username.js';
 import { bodyFields, isJson, mediaType } from '../body.js';
@@ -105,20 +106,22 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
     async (request) => {
       const grant = grantOf(request);
       const owner = grant.user;
-      const { contentType, size } = uploadOptions(request);
-      const upload = { expectedSha256: grant.operation.hash, contentType, size };
+      const { contentType, size, signal } = uploadOptions(request);
+      const upload = { expectedSha256: grant.operation.hash, contentType, size, signal };
       if (!isJson(mediaType(request))) return { id: (await s.parcels.upload(owner, bodyStream(request), upload)).id };
 
       const max = s.config.parcelJsonMaxBytes;
       if (size !== undefined && size > max) throw jsonTooLarge(max);
       const json = await readParcelJson(bodyStream(request), max, {
+        check: (field, value) => {
+          if (field === 'metadata') parcelMetadata(value);
+          else if (value !== undefined && (typeof value !== 'string' || !(sameUser(value, grant.identity) || sameUser(value, owner.username)))) {
+            throw forbidden(`"owner" must be the challenge's user (${grant.identity}), or absent.`);
+          }
+        },
         store: (bytes) => s.parcels.storeBytes(owner, bytes, { ...upload, contentType: undefined, size: undefined }),
         discard: (stored) => s.parcels.discard(stored),
       });
-      if (json.owner !== undefined && (typeof json.owner !== 'string' || !sameUser(json.owner, owner.username))) {
-        await s.parcels.discard(json.stored).catch(() => {});
-        throw forbidden(`"owner" must be the challenge's user (${owner.username}), or absent.`);
-      }
       return { id: (await s.parcels.commit(owner, json.stored, json.metadata)).id };
     },
   );
