@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -18,10 +19,12 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import { SigningKeys } from './auth/signing-keys.js';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
+import { badRequest } from './errors.js';
 import { KvService } from './kv/kv-service.js';
 import { requireAccessToken } from './http/auth-context.js';
 import { createMetricsRegistry, observeRequests } from './http/metrics.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http/problem.js';
+import { originFormTarget } from './http/request-target.js';
 import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
 import { keyRoutes } from './http/routes/keys.js';
 import { kvRoutes } from './http/routes/kv.js';
@@ -33,6 +36,8 @@ import { userPublicRoutes, userRoutes } from './http/routes/users.js';
 import { ObjectService } from './parcels/object-service.js';
 import { ParcelService } from './parcels/parcel-service.js';
 import { PresignService } from './parcels/presign-service.js';
+import { jsonTooDeep, tooDeepMessage } from './util/json-depth.js';
+import { securePrivateDir } from './util/private-dir.js';
 import { loadOrCreateSecret } from './util/secret-file.js';
 import { createBlobStore, type BlobStore } from './storage/blob/index.js';
 import { createMetadataStore, type MetadataStore } from './storage/meta/index.js';
@@ -89,6 +94,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
     requestTimeout: 0,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
+    rewriteUrl: originFormTarget,
     clientErrorHandler: clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     ...(config.tlsCert && config.tlsKey
@@ -96,6 +102,8 @@ export async function buildApp(config: Config): Promise<CofferApp> {
       : { http: serverTimeouts }),
   });
 
+  const tightened = await securePrivateDir(config.dataDir);
+  if (tightened.length > 0) app.log.warn({ tightened }, `the data directory was readable by other accounts; tightened ${tightened.length} mode(s)`);
   const audit: Audit = (event, fields) => app.log.info({ audit: event, ...fields }, `audit ${event}`);
   const store = await createMetadataStore(config.databaseUrl);
   const blobs = await createBlobStore(config);
@@ -133,7 +141,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
       selfRegistration: config.pubkeySelfRegistration,
     }, audit),
     assertions: new AssertionService(store, signingKeys, config.clockSkewSeconds, audit),
-    presign: new PresignService(blobs, objects, await loadOrCreateSecret(path.join(config.dataDir, 'keys', 'presign.key'))),
+    presign: new PresignService(store, blobs, objects, await loadOrCreateSecret(path.join(config.dataDir, 'keys', 'presign.key'))),
     audit,
     metrics: createMetricsRegistry(),
   };
@@ -148,11 +156,20 @@ export async function buildApp(config: Config): Promise<CofferApp> {
   app.removeContentTypeParser('text/plain');
   // An empty body declared as JSON is no body (clients that set the header on every call).
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    if (jsonTooDeep(body as string)) return done(badRequest(tooDeepMessage, 'invalid_json'), undefined);
+    return parseJson(request, body as string, done);
+  });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(formbody);
+  // The usual security headers on every response (SPEC §6). Stored bytes replace the CSP with
+  // `sandbox` (userContentHeaders). HSTS only when Coffer itself serves HTTPS: over plain HTTP it
+  // means nothing, and a TLS proxy in front sets its own.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null } },
+    strictTransportSecurity: Boolean(config.tlsCert),
+  });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
   }

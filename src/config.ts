@@ -51,6 +51,7 @@ export interface Config {
   pubkeySelfRegistration: boolean;
   parcelStorageId: string;
   parcelJsonMaxBytes: number;
+  metricsToken: string | undefined;
 }
 
 type Parser<T> = (raw: string) => T | Error;
@@ -110,6 +111,11 @@ const bucketName: Parser<string> = (raw) =>
 
 const storageId: Parser<string> = (raw) => (/^[0-9a-fA-F]{8}$/.test(raw) ? raw.toUpperCase() : new Error('8 hex digits'));
 
+/** A secret string of at least `min` characters, or unset. */
+function optionalSecret(min: number): Parser<string | undefined> {
+  return (raw) => (raw === '' ? undefined : raw.length >= min ? raw : new Error(`at least ${min} characters (e.g. \`openssl rand -hex 24\`)`));
+}
+
 const DAY = 86_400;
 
 function def<K extends keyof Config>(s: Setting<K>): Setting<K> {
@@ -127,7 +133,7 @@ export const SETTINGS = [
   def({ key: 'adminUser', env: 'COFFER_ADMIN_USER', file: 'admin_user', help: 'name of the admin created on first start', parse: username, default: 'admin' }),
   def({ key: 'adminPassword', env: 'COFFER_ADMIN_PASSWORD', file: 'admin_password', help: 'its password (generated and printed once when unset)', parse: optionalStr, default: undefined }),
   def({ key: 'openRegistration', env: 'COFFER_OPEN_REGISTRATION', file: 'open_registration', help: 'let anyone POST /v1/register', parse: bool, default: false }),
-  def({ key: 'passwordMinLength', env: 'COFFER_PASSWORD_MIN_LENGTH', file: 'password_min_length', help: 'shortest password accepted (raise it: 12 is a good choice)', parse: int(1, 1024), default: 3 }),
+  def({ key: 'passwordMinLength', env: 'COFFER_PASSWORD_MIN_LENGTH', file: 'password_min_length', help: 'shortest password accepted (NIST SP 800-63B asks for 8; the older designs\' demo accounts need 3)', parse: int(1, 1024), default: 8 }),
   def({ key: 'logLevel', env: 'COFFER_LOG_LEVEL', file: 'log_level', help: 'log level', parse: oneOf(LOG_LEVELS), default: 'info' }),
   def({ key: 'jwtAlgorithm', env: 'COFFER_JWT_ALG', file: 'jwt_alg', help: 'access token signing algorithm', parse: oneOf(JWT_ALGORITHMS), default: 'EdDSA' }),
   def({ key: 'jwtSecret', env: 'COFFER_JWT_SECRET', file: 'jwt_secret', help: 'HS256 secret (at least 32 bytes); only with COFFER_JWT_ALG=HS256', parse: optionalStr, default: undefined }),
@@ -163,6 +169,10 @@ export const SETTINGS = [
   def({
     key: 'parcelJsonMaxBytes', env: 'COFFER_PARCEL_JSON_MAX_BYTES', file: 'parcel_json_max_bytes',
     help: 'largest JSON (hex) parcel upload, bytes; raw uploads stream without this limit', parse: int(1024, 1024 * 1024 * 1024), default: 64 * 1024 * 1024,
+  }),
+  def({
+    key: 'metricsToken', env: 'COFFER_METRICS_TOKEN', file: 'metrics_token',
+    help: 'when set, GET /metrics needs "Authorization: Bearer <this>" (at least 16 characters); open when unset', parse: optionalSecret(16), default: undefined,
   }),
 ] as const;
 

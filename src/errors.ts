@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'conflict'
   | 'precondition_failed'
   | 'payload_too_large'
+  | 'headers_too_large'
   | 'too_many_requests'
   | 'not_acceptable'
   | 'request_timeout'
@@ -45,6 +46,7 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
+  431: 'Request Header Fields Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',

@@ -32,9 +32,9 @@ const COMMON = new Set([
 ]);
 
 /**
- * Rejects passwords a service should never accept; says which rule failed. The default minimum
- * (3, COFFER_PASSWORD_MIN_LENGTH) keeps the older designs' demo accounts working; operators
- * raise it.
+ * Rejects passwords a service should never accept; says which rule failed. The minimum is
+ * COFFER_PASSWORD_MIN_LENGTH (8 by default, as NIST SP 800-63B asks; the older designs' demo
+ * accounts, demo/demo and alain/pwd, need it lowered to 3).
  */
 export function checkPasswordPolicy(password: unknown, minLength: number): string {
   if (typeof password !== 'string' || password.length === 0) throw badRequest('"password" is required.', 'weak_password');

@@ -30,6 +30,10 @@ export function extractAccessToken(request: FastifyRequest): string | undefined 
   return typeof alt === 'string' && alt.trim() !== '' ? alt.trim() : undefined;
 }
 
+/** Names every header a token is read from: clients of the older designs send the other two. */
+export const MISSING_TOKEN =
+  'This request needs an access token (from POST /v1/login): send "Authorization: Bearer <token>", "x-access-tokens: <token>" or "X-Auth-Token: <token>".';
+
 export function requireAccessToken(app: FastifyInstance, tokens: TokenService, assertions: AssertionService): void {
   // A protected route that forgot its scope fails at start-up, not on its first request.
   app.addHook('onRoute', (route) => {
@@ -37,7 +41,7 @@ export function requireAccessToken(app: FastifyInstance, tokens: TokenService, a
   });
   app.addHook('onRequest', async (request) => {
     const token = extractAccessToken(request);
-    if (!token) throw invalidToken('This request needs an access token: send "Authorization: Bearer <token>" (from POST /v1/login).');
+    if (!token) throw invalidToken(MISSING_TOKEN);
     const config = request.routeOptions.config;
     const principal = config.acceptsAssertion && isAssertion(token) ? await assertions.authenticate(token) : await tokens.authenticate(token);
     const scope = config.scope!;

@@ -14,6 +14,7 @@ function problemBody(status: number, code: ErrorCode, detail: string) {
 export function sendProblem(reply: FastifyReply, error: CofferError, extra: Record<string, unknown> = {}): FastifyReply {
   return reply
     .code(error.status)
+    .header('x-content-type-options', 'nosniff') // also on errors met before the hooks that set it
     .headers(error.headers)
     .type('application/problem+json')
     .send({ ...problemBody(error.status, error.code, error.message), ...extra });
@@ -63,14 +64,23 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
     socket.destroy();
     return;
   }
-  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const status = timeout ? 408 : 400;
-  const code: ErrorCode = timeout ? 'request_timeout' : 'invalid_request';
-  const detail = timeout ? 'The request headers did not arrive in time.' : 'The request could not be parsed as HTTP.';
+  const [status, code, detail] = clientErrorAnswer(error.code);
   const body = JSON.stringify(problemBody(status, code, detail));
   socket.end(
-    `HTTP/1.1 ${status} ${statusTitle(status)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${statusTitle(status)}\r\nContent-Type: application/problem+json\r\nX-Content-Type-Options: nosniff\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+function clientErrorAnswer(nodeCode: string | undefined): [number, ErrorCode, string] {
+  switch (nodeCode) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'request_timeout', 'The request headers did not arrive in time.'];
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'headers_too_large', 'The request headers are too large (16 KiB in all at most): send fewer or shorter ones.'];
+    default:
+      return [400, 'invalid_request', 'The request could not be parsed as HTTP.'];
+  }
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

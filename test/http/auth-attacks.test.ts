@@ -106,10 +106,12 @@ test('control: a token forged with the real key and correct claims is accepted (
   assert.equal(res.status, 200);
 });
 
-test('no token at all → 401 invalid_token', async () => {
+test('no token at all → 401 invalid_token, naming all three headers a token may come in', async () => {
   const res = await server.fetch('/v1/data/');
   assert.equal(res.status, 401);
-  assert.equal(((await res.json()) as { code: string }).code, 'invalid_token');
+  const body = (await res.json()) as { code: string; detail: string };
+  assert.equal(body.code, 'invalid_token');
+  for (const header of ['Authorization: Bearer', 'x-access-tokens', 'X-Auth-Token']) assert.ok(body.detail.includes(header), `"${header}" in: ${body.detail}`);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -87,6 +87,45 @@ test('coffer serve: first start creates the admin with a generated password, pri
   assert.equal(await second.exited, 0);
 });
 
+test('the data directory is private (SPEC §5): a fresh one is made 0700 with 0600 files; a loose one is tightened at start, and the log says so', async () => {
+  const port = await freePort();
+  const fresh = path.join(dataDir, 'private', 'data'); // does not exist yet
+  const env = { COFFER_PORT: String(port), COFFER_DATA_DIR: fresh, COFFER_ADMIN_PASSWORD: 'private-admin-password' };
+  const modeOf = async (p: string) => (await stat(p)).mode & 0o777;
+  const first = coffer(['serve'], env);
+  await waitFor(`http://127.0.0.1:${port}/v1/ping`);
+  const login = await fetch(`http://127.0.0.1:${port}/v1/login`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('admin:private-admin-password').toString('base64')}` } });
+  const { access_token: token } = (await login.json()) as { access_token: string };
+  // A write, so that the WAL holds something, and an object, so that blob directories exist.
+  await fetch(`http://127.0.0.1:${port}/v1/data/k`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"value":1}' });
+  assert.equal((await fetch(`http://127.0.0.1:${port}/v1/objects/o`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: 'bytes' })).status, 201);
+  assert.equal(await modeOf(fresh), 0o700);
+  const { readdir } = await import('node:fs/promises');
+  const files = (await readdir(fresh, { recursive: true, withFileTypes: true })).map((e) => ({ path: path.join(e.parentPath, e.name), dir: e.isDirectory() }));
+  for (const name of ['coffer.db', 'coffer.db-wal', 'coffer.db-shm']) assert.ok(files.some((f) => f.path === path.join(fresh, name)), `${name} exists`);
+  assert.ok(files.some((f) => f.path.includes(`${path.sep}blobs${path.sep}`) && !f.dir), 'a blob file exists');
+  for (const f of files) assert.equal(await modeOf(f.path), f.dir ? 0o700 : 0o600, `${path.relative(fresh, f.path)} is ${f.dir ? '0700' : '0600'}`);
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exited, 0);
+
+  // As an older Coffer (or a careless copy) left it: readable by every local account.
+  const { chmod } = await import('node:fs/promises');
+  await chmod(fresh, 0o755);
+  await chmod(path.join(fresh, 'coffer.db'), 0o644);
+  await chmod(path.join(fresh, 'keys', 'jwt-signing-keys.json'), 0o644);
+  const second = coffer(['serve'], env);
+  await waitFor(`http://127.0.0.1:${port}/v1/ping`);
+  assert.equal(await modeOf(fresh), 0o700);
+  assert.equal(await modeOf(path.join(fresh, 'coffer.db')), 0o600);
+  assert.equal(await modeOf(path.join(fresh, 'keys', 'jwt-signing-keys.json')), 0o600);
+  const warning = second.out().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; tightened?: string[] }).find((l) => l.tightened);
+  assert.ok(warning, `the log says what was tightened: ${second.out()}`);
+  assert.equal(warning.tightened!.length, 3, warning.tightened!.join(', '));
+  assert.match(warning.msg, /readable by other accounts/);
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0);
+});
+
 test('a bad setting stops coffer with a message that names it and what is accepted', async () => {
   const run = coffer(['serve'], { COFFER_PORT: 'eighty', COFFER_JWT_ALG: 'none', COFFER_DATA_DIR: dataDir });
   assert.equal(await run.exited, 1);

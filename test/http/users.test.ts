@@ -120,9 +120,10 @@ describe('users with open registration', () => {
     for (const u of ['weak1', 'weak2', 'weak3', 'common1']) assert.equal(await loginStatus(server, u, 'anything-at-all'), 401);
   });
 
-  test("the older designs' demo passwords work with the default minimum (3)", async () => {
-    assert.equal((await register({ name: 'alain', password: 'pwd' })).status, 201);
-    assert.equal(await loginStatus(server, 'alain', 'pwd'), 200);
+  test('the default minimum is 8 characters (NIST SP 800-63B): 7 are refused, 8 accepted', async () => {
+    await problem(await register({ username: 'seven', password: 'abcdefg' }), 400, 'weak_password');
+    assert.equal((await register({ username: 'eight', password: 'abcdefgh' })).status, 201);
+    await problem(await register({ name: 'alain', password: 'pwd' }), 400, 'weak_password');
   });
 
   test('form-encoded registration works, with name as an alias of username', async () => {
@@ -482,5 +483,22 @@ describe('the bootstrap admin', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the older designs' demo accounts (SPEC §8: the minimum lowered by configuration)", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ COFFER_OPEN_REGISTRATION: 'true', COFFER_PASSWORD_MIN_LENGTH: '3' });
+  });
+  after(() => server.close());
+
+  test('alain/pwd and demo/demo register and log in with COFFER_PASSWORD_MIN_LENGTH=3; shorter still fails', async () => {
+    const register = (body: Record<string, unknown>) => server.fetch('/v1/register', { method: 'POST', ...json(body) });
+    for (const [name, password] of [['alain', 'pwd'], ['demo', 'demo']] as const) {
+      assert.equal((await register({ name, password })).status, 201);
+      assert.equal(await loginStatus(server, name, password), 200);
+    }
+    await problem(await register({ name: 'tiny', password: 'ab' }), 400, 'weak_password');
   });
 });

@@ -1,4 +1,5 @@
 /** Liveness, readiness, metrics and the API description. */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { CofferError } from '../../errors.js';
 import type { Services } from '../../app.js';
@@ -25,9 +26,22 @@ export function opsRoutes(app: FastifyInstance, s: Services): void {
     return sendProblem(reply, new CofferError(503, 'unavailable', `Not ready: database ${checks.database}, blob store (${s.blobs.kind}) ${checks.blob_store}.`), { checks });
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) =>
-    reply.type(s.metrics.contentType).send(await s.metrics.metrics()),
-  );
+  // Open by the Prometheus convention; with COFFER_METRICS_TOKEN set, for the scraper only.
+  const metricsToken = s.config.metricsToken === undefined ? undefined : Buffer.from(s.config.metricsToken);
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (Bearer COFFER_METRICS_TOKEN when set)' } }, async (request, reply) => {
+    if (metricsToken && !bearerMatches(request.headers.authorization, metricsToken)) {
+      throw new CofferError(401, 'unauthorized', 'GET /metrics needs "Authorization: Bearer <COFFER_METRICS_TOKEN>".', {
+        'www-authenticate': 'Bearer realm="coffer-metrics"',
+      });
+    }
+    return reply.type(s.metrics.contentType).send(await s.metrics.metrics());
+  });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/** Whether `Authorization` is `Bearer <expected>`, compared in constant time. */
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const given = Buffer.from(/^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -1,0 +1,169 @@
+/**
+ * What an outside security review of SPEC §6 probes, over real HTTP: security headers on every
+ * response, 431 for oversized headers, absolute-form request targets, bounded JSON nesting, and
+ * /metrics closed by a bearer token when one is configured.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { bearer, startServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * Sends `request` as raw bytes (with "Connection: close", or one the server refuses) and resolves
+ * the whole answer once the server closes. The socket is not half-closed: Node's server drops a
+ * request whose client sent FIN before its streamed body was read.
+ */
+function raw(server: TestServer, request: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const url = new URL(server.base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+
+let server: TestServer;
+let token: string;
+before(async () => {
+  server = await startServer();
+  token = await server.createUser('hardy');
+});
+after(() => server.close());
+
+describe('security headers (SPEC §6: every response)', () => {
+  const SECURITY = ['x-content-type-options', 'x-frame-options', 'referrer-policy', 'content-security-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy'];
+
+  test('API answers, errors of every kind, docs and stored bytes all carry them', async () => {
+    await server.fetch('/v1/objects/page.html', { method: 'PUT', headers: bearer(token, { 'content-type': 'text/html' }), body: '<script>alert(1)</script>' });
+    const answers: Array<[string, Response]> = [
+      ['ping', await server.fetch('/v1/ping')],
+      ['jwks', await server.fetch('/.well-known/jwks.json')],
+      ['KV read', await server.fetch('/v1/data/', { headers: bearer(token) })],
+      ['401', await server.fetch('/v1/data/x')],
+      ['404', await server.fetch('/no/such/route')],
+      ['405', await server.fetch('/v1/ping', { method: 'DELETE' })],
+      ['400 bad URL', await server.fetch('/v1/data/%E0%A4%A')],
+      ['415', await server.fetch('/v1/login', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })],
+      ['docs', await server.fetch('/docs', { redirect: 'follow' })],
+      ['stored HTML', await server.fetch('/v1/objects/page.html', { headers: bearer(token) })],
+    ];
+    for (const [what, res] of answers) {
+      await res.arrayBuffer();
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', `${what} (${res.status})`);
+      if (what !== '400 bad URL') for (const h of SECURITY) assert.ok(res.headers.get(h), `${what} (${res.status}) carries ${h}`);
+      assert.equal(res.headers.get('x-powered-by'), null, `${what}: no x-powered-by`);
+      assert.equal(res.headers.get('strict-transport-security'), null, `${what}: no HSTS over plain HTTP`);
+    }
+    const stored = answers.find(([w]) => w === 'stored HTML')![1];
+    assert.equal(stored.headers.get('content-security-policy'), 'sandbox', 'stored bytes keep their sandbox CSP');
+    assert.match(answers[0]![1].headers.get('content-security-policy')!, /default-src 'self'/);
+    assert.doesNotMatch(answers[0]![1].headers.get('content-security-policy')!, /upgrade-insecure-requests/, 'plain-HTTP installs keep working');
+  });
+
+  test('a presigned download may be embedded by other sites (Cross-Origin-Resource-Policy: cross-origin); API answers may not', async () => {
+    await server.fetch('/v1/objects/pic.png', { method: 'PUT', headers: bearer(token, { 'content-type': 'image/png' }), body: 'png bytes' });
+    const res = await server.fetch('/v1/presign', { method: 'POST', headers: bearer(token, { 'content-type': 'application/json' }), body: JSON.stringify({ path: 'pic.png', method: 'GET' }) });
+    const { url } = (await res.json()) as { url: string };
+    const got = await fetch(url);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('cross-origin-resource-policy'), 'cross-origin');
+    assert.equal(got.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('cross-origin-resource-policy'), 'same-origin');
+  });
+});
+
+test('request headers past 16 KiB -> 431 problem+json, not 400', async () => {
+  const answer = await raw(server, `GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+  assert.equal(answer.status, 431);
+  assert.match(answer.headers['content-type'] ?? '', /^application\/problem\+json/);
+  assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+  assert.equal((JSON.parse(answer.body) as { code: string }).code, 'headers_too_large');
+  // A request line that is not HTTP is still a 400.
+  assert.equal((await raw(server, 'NOT HTTP AT ALL\r\n\r\n')).status, 400);
+});
+
+describe('absolute-form request targets name the same resource as their path (RFC 9112 §3.2.2)', () => {
+  test('PUT http://host:port/v1/data/abs/k stores the key abs/k, and GET in origin form reads it', async () => {
+    const { host } = new URL(server.base);
+    const body = JSON.stringify({ value: 'absolute' });
+    const put = await raw(server, `PUT http://${host}/v1/data/abs/k HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    assert.equal(put.status, 201, put.body);
+    assert.equal((JSON.parse(put.body) as { key: string }).key, 'abs/k');
+    const got = await server.fetch('/v1/data/abs/k', { headers: bearer(token) });
+    assert.deepEqual(await got.json(), { key: 'abs/k', value: 'absolute' });
+    const listing = (await (await server.fetch('/v1/data/?recursive=true', { headers: bearer(token) })).json()) as { keys: string[] };
+    assert.ok(!listing.keys.some((k) => k.includes('127.0.0.1') || k.includes('v1/data')), `no key made of the URL: ${listing.keys}`);
+    // Reading it back in absolute form, with a query, works too.
+    const back = await raw(server, `GET http://${host}/v1/data/abs/k?x=1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`);
+    assert.equal(back.status, 200);
+    assert.equal((JSON.parse(back.body) as { value: string }).value, 'absolute');
+  });
+
+  test('PUT http://host/v1/objects/abs/o.txt stores the object abs/o.txt', async () => {
+    const { host } = new URL(server.base);
+    const put = await raw(server, `PUT http://${host}/v1/objects/abs/o.txt HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
+    assert.equal(put.status, 201, put.body);
+    assert.equal((JSON.parse(put.body) as { path: string }).path, 'abs/o.txt');
+    assert.equal(await (await server.fetch('/v1/objects/abs/o.txt', { headers: bearer(token) })).text(), 'hello');
+  });
+});
+
+describe('JSON nesting is bounded (SPEC §6: 400, never a 500)', () => {
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+
+  test('a KV value nested 5000 deep (10 KB) -> 400 invalid_json; the key is not stored; 63 levels inside {"value"} are fine', async () => {
+    for (const method of ['PUT', 'POST']) {
+      const res = await server.fetch('/v1/data/deep', { method, headers: bearer(token, { 'content-type': 'application/json' }), body: `{"value":${deep(5000)}}` });
+      assert.equal(res.status, 400, await res.clone().text());
+      assert.equal(((await res.json()) as { code: string }).code, 'invalid_json');
+    }
+    assert.equal((await server.fetch('/v1/data/deep', { headers: bearer(token) })).status, 404);
+    const ok = await server.fetch('/v1/data/deep', { method: 'PUT', headers: bearer(token, { 'content-type': 'application/json' }), body: `{"value":${deep(63)}}` });
+    assert.equal(ok.status, 201, await ok.clone().text());
+    const tooDeep = await server.fetch('/v1/data/deep', { method: 'PUT', headers: bearer(token, { 'content-type': 'application/json' }), body: `{"value":${deep(64)}}` });
+    assert.equal(tooDeep.status, 400);
+  });
+
+  test('brackets inside strings do not count; deep bodies on other JSON routes are 400 too', async () => {
+    const res = await server.fetch('/v1/data/brackets', { method: 'PUT', headers: bearer(token, { 'content-type': 'application/json' }), body: JSON.stringify({ value: `${'['.repeat(5000)}\\"{` }) });
+    assert.equal(res.status, 201, await res.clone().text());
+    for (const route of ['/v1/login', '/v1/token/refresh', '/api/v1/auth']) {
+      const r = await server.fetch(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"x":${deep(10_000)}}` });
+      assert.equal(r.status, 400, `${route}: ${await r.clone().text()}`);
+    }
+    const presign = await server.fetch('/v1/presign', { method: 'POST', headers: bearer(token, { 'content-type': 'application/json' }), body: `{"path":${deep(3000)}}` });
+    assert.equal(presign.status, 400);
+  });
+});
+
+describe('/metrics', () => {
+  test('open by the Prometheus convention when COFFER_METRICS_TOKEN is unset', async () => {
+    assert.equal((await server.fetch('/metrics')).status, 200);
+  });
+
+  test('with COFFER_METRICS_TOKEN: 401 without it or with another, 200 with Bearer <token>', async () => {
+    const secret = 'metrics-scraper-secret-0123';
+    const closed = await startServer({ COFFER_METRICS_TOKEN: secret });
+    try {
+      const none = await closed.fetch('/metrics');
+      assert.equal(none.status, 401);
+      assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+      assert.doesNotMatch(await none.text(), /coffer_/);
+      assert.equal((await closed.fetch('/metrics', { headers: bearer('metrics-scraper-secret-0124') })).status, 401);
+      assert.equal((await closed.fetch('/metrics', { headers: bearer(await closed.adminToken()) })).status, 401, 'an admin token is not the metrics token');
+      const ok = await closed.fetch('/metrics', { headers: bearer(secret) });
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /coffer_http_request_duration_seconds/);
+    } finally {
+      await closed.close();
+    }
+  });
+});
