@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -25,6 +24,7 @@ import { requireAccessToken } from './http/auth-context.js';
 import { createMetricsRegistry, observeRequests } from './http/metrics.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './http/problem.js';
 import { originFormTarget } from './http/request-target.js';
+import { addSecurityHeaders } from './http/security-headers.js';
 import { authProtectedRoutes, authPublicRoutes } from './http/routes/auth.js';
 import { keyRoutes } from './http/routes/keys.js';
 import { kvRoutes } from './http/routes/kv.js';
@@ -163,13 +163,7 @@ export async function buildApp(config: Config): Promise<CofferApp> {
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(formbody);
-  // The usual security headers on every response (SPEC §6). Stored bytes replace the CSP with
-  // `sandbox` (userContentHeaders). HSTS only when Coffer itself serves HTTPS: over plain HTTP it
-  // means nothing, and a TLS proxy in front sets its own.
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null } },
-    strictTransportSecurity: Boolean(config.tlsCert),
-  });
+  addSecurityHeaders(app, { https: Boolean(config.tlsCert) });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
   }

@@ -1,0 +1,39 @@
+/**
+ * The usual security headers on every response (SPEC §6), as `helmet` defines them. They depend
+ * only on the configuration, so helmet runs once at start and each response gets the result.
+ * @fastify/helmet builds helmet's middleware anew on every request: an authenticated KV read then
+ * cost ~185 µs of server CPU against ~135 without headers; set this way, ~144 (wrk, 3 rounds).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import helmet, { type HelmetOptions } from 'helmet';
+
+/** The headers helmet sets for `options`, by name. */
+export function helmetHeaders(options: HelmetOptions): Array<[string, string]> {
+  const headers = new Map<string, string>();
+  const response = {
+    setHeader: (name: string, value: string | number) => headers.set(name.toLowerCase(), String(value)),
+    removeHeader: (name: string) => headers.delete(name.toLowerCase()),
+  };
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (err?: unknown) => {
+    if (err) throw err;
+  });
+  return [...headers];
+}
+
+/**
+ * Sets them on the raw response at onRequest: what a route sets later (stored bytes replace the
+ * CSP with `sandbox`, presigned downloads allow cross-origin embedding) wins.
+ */
+export function addSecurityHeaders(app: FastifyInstance, options: { https: boolean }): void {
+  const headers = helmetHeaders({
+    // Plain-HTTP installs must keep loading their own assets (the API docs).
+    contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null } },
+    // HSTS means nothing over plain HTTP, and a TLS proxy in front sets its own.
+    strictTransportSecurity: options.https,
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    done();
+  });
+}
