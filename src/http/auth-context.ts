@@ -31,7 +31,7 @@ export function extractAccessToken(request: FastifyRequest): string | undefined 
 }
 
 /** Names every header a token is read from: clients of the older designs send the other two. */
-export const MISSING_TOKEN =
+const MISSING_TOKEN =
   'This request needs an access token (from POST /v1/login): send "Authorization: Bearer <token>", "x-access-tokens: <token>" or "X-Auth-Token: <token>".';
 
 export function requireAccessToken(app: FastifyInstance, tokens: TokenService, assertions: AssertionService): void {
