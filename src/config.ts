@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from './errors.js';
 import { isValidUsername, USERNAME_RULE } from './users/username.js';
+
+export { ConfigError } from './errors.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -44,7 +47,8 @@ export interface Config {
   s3Bucket: string;
   s3Prefix: string;
   s3ForcePathStyle: boolean;
-  s3KeyFile: string | undefined;
+  /** From COFFER_S3_KEY_FILE, read at start; else the standard AWS variables. */
+  s3Credentials: S3Credentials | undefined;
   s3BucketPerUser: boolean;
   publicUrl: string | undefined;
   challengeTtl: number;
@@ -109,6 +113,24 @@ const optionalUrl: Parser<string | undefined> = (raw) => {
 const bucketName: Parser<string> = (raw) =>
   /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw) ? raw : new Error('an S3 bucket name (3-63 of a-z 0-9 . -)');
 
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** A key.json `{"access_key","secret_key"}` (the AMO adapter's format), read once at start. */
+const s3KeyFile: Parser<S3Credentials | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  let parsed: { access_key?: unknown; secret_key?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(raw, 'utf8')) as typeof parsed;
+  } catch (e) {
+    return new Error(`a readable JSON file (${(e as Error).message})`);
+  }
+  if (typeof parsed?.access_key !== 'string' || typeof parsed.secret_key !== 'string') return new Error('a file holding {"access_key": "...", "secret_key": "..."}');
+  return { accessKeyId: parsed.access_key, secretAccessKey: parsed.secret_key };
+};
+
 const storageId: Parser<string> = (raw) => (/^[0-9a-fA-F]{8}$/.test(raw) ? raw.toUpperCase() : new Error('8 hex digits'));
 
 /** A secret string of at least `min` characters, or unset. */
@@ -157,7 +179,7 @@ export const SETTINGS = [
   def({ key: 's3Bucket', env: 'COFFER_S3_BUCKET', file: 's3_bucket', help: 'S3 bucket (created when missing)', parse: bucketName, default: 'coffer' }),
   def({ key: 's3Prefix', env: 'COFFER_S3_PREFIX', file: 's3_prefix', help: 'key prefix inside the bucket', parse: str, default: '' }),
   def({ key: 's3ForcePathStyle', env: 'COFFER_S3_FORCE_PATH_STYLE', file: 's3_force_path_style', help: 'path-style URLs (Ceph RGW, MinIO)', parse: bool, default: false }),
-  def({ key: 's3KeyFile', env: 'COFFER_S3_KEY_FILE', file: 's3_key_file', help: 'key.json {"access_key","secret_key"} (else the standard AWS variables)', parse: optionalStr, default: undefined }),
+  def({ key: 's3Credentials', env: 'COFFER_S3_KEY_FILE', file: 's3_key_file', help: 'key.json {"access_key","secret_key"} (else the standard AWS variables)', parse: s3KeyFile, default: undefined }),
   def({ key: 's3BucketPerUser', env: 'COFFER_S3_BUCKET_PER_USER', file: 's3_bucket_per_user', help: 'one bucket per user, named {COFFER_S3_BUCKET}-{username}', parse: bool, default: false }),
   def({ key: 'publicUrl', env: 'COFFER_PUBLIC_URL', file: 'public_url', help: 'base of the URLs Coffer hands out (else the Host the client used)', parse: optionalUrl, default: undefined }),
   def({ key: 'challengeTtl', env: 'COFFER_CHALLENGE_TTL', file: 'challenge_ttl', help: 'lifetime of a challenge token (POST /api/v1/auth), seconds', parse: int(5, 3600), default: 60 }),
@@ -175,10 +197,6 @@ export const SETTINGS = [
     help: 'when set, GET /metrics needs "Authorization: Bearer <this>" (at least 16 characters); open when unset', parse: optionalSecret(16), default: undefined,
   }),
 ] as const;
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 /** The config file's keys may hold strings, numbers, booleans or (for lists) arrays. */
 function fileValueToString(v: unknown): string {

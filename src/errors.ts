@@ -1,92 +1,142 @@
 /**
- * One error type for everything a client may be told. Services throw CofferError with a stable
- * `code`; the HTTP layer turns it into application/problem+json. Anything else that escapes is a
- * bug and becomes a 500 whose details stay in the log.
+ * The error catalogue: every code a client may be told, with its HTTP status, in one place.
+ * Services throw CofferError by code; the HTTP layer turns it into application/problem+json.
+ * Layers below the services (stores, configuration) throw the typed errors at the end of this
+ * file, which say what happened rather than what to answer; `asCofferError` maps them. Anything
+ * else that escapes is a bug and becomes a 500 whose details stay in the log.
  */
-export type ErrorCode =
-  | 'invalid_request'
-  | 'invalid_key'
-  | 'invalid_json'
-  | 'unsupported_media_type'
-  | 'missing_value'
-  | 'weak_password'
-  | 'unauthorized'
-  | 'invalid_token'
-  | 'invalid_credentials'
-  | 'invalid_grant'
-  | 'insufficient_scope'
-  | 'forbidden'
-  | 'registration_closed'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'conflict'
-  | 'precondition_failed'
-  | 'payload_too_large'
-  | 'headers_too_large'
-  | 'too_many_requests'
-  | 'not_acceptable'
-  | 'request_timeout'
-  | 'internal_error'
-  | 'unavailable'
-  | 'hash_mismatch'
-  | 'range_not_satisfiable'
-  | 'invalid_signature'
-  | 'expired';
+const CATALOGUE = {
+  invalid_request: 400,
+  invalid_key: 400,
+  invalid_json: 400,
+  missing_value: 400,
+  weak_password: 400,
+  hash_mismatch: 400,
+  unauthorized: 401,
+  invalid_token: 401,
+  invalid_credentials: 401,
+  invalid_grant: 401,
+  invalid_signature: 401,
+  forbidden: 403,
+  insufficient_scope: 403,
+  registration_closed: 403,
+  presigned_url_invalid: 403,
+  presigned_url_expired: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  conflict: 409,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  range_not_satisfiable: 416,
+  too_many_requests: 429,
+  headers_too_large: 431,
+  internal_error: 500,
+  unavailable: 503,
+} as const;
 
-const TITLES: Record<number, string> = {
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export const ERROR_CODES = Object.keys(CATALOGUE) as ErrorCode[];
+
+/** The problem's `title`: the reason phrase of its status. */
+const REASON_PHRASES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
-  406: 'Not Acceptable',
   408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
-  431: 'Request Header Fields Too Large',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
-export function statusTitle(status: number): string {
-  return TITLES[status] ?? 'Error';
+export function statusOf(code: ErrorCode): number {
+  return CATALOGUE[code];
+}
+
+export function titleOf(code: ErrorCode): string {
+  return REASON_PHRASES[CATALOGUE[code]]!;
 }
 
 export class CofferError extends Error {
   override readonly name = 'CofferError';
-  /** Extra response headers (Retry-After, Allow, WWW-Authenticate). */
-  readonly headers: Record<string, string>;
+  readonly status: number;
 
   constructor(
-    readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    headers: Record<string, string> = {},
+    /** Extra response headers (Retry-After, Allow, WWW-Authenticate). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.headers = headers;
+    this.status = CATALOGUE[code];
   }
 }
 
-export const badRequest = (message: string, code: ErrorCode = 'invalid_request') =>
-  new CofferError(400, code, message);
+export const badRequest = (message: string, code: 'invalid_request' | 'invalid_key' | 'invalid_json' | 'missing_value' | 'weak_password' = 'invalid_request') =>
+  new CofferError(code, message);
 
-export const notFound = (message: string) => new CofferError(404, 'not_found', message);
+export const notFound = (message: string) => new CofferError('not_found', message);
 
-export const conflict = (message: string) => new CofferError(409, 'conflict', message);
+export const conflict = (message: string) => new CofferError('conflict', message);
 
-export const forbidden = (message: string, code: ErrorCode = 'forbidden') =>
-  new CofferError(403, code, message);
+export const forbidden = (message: string, code: 'forbidden' | 'insufficient_scope' | 'registration_closed' = 'forbidden') => new CofferError(code, message);
+
+export const preconditionFailed = (message: string) => new CofferError('precondition_failed', message);
+
+export const payloadTooLarge = (message: string) => new CofferError('payload_too_large', message);
 
 /** 401 for a missing or unusable access token; tells the client which scheme we expect. */
 export const invalidToken = (message = 'The access token is missing, invalid, expired or revoked.') =>
-  new CofferError(401, 'invalid_token', message, { 'www-authenticate': 'Bearer error="invalid_token"' });
+  new CofferError('invalid_token', message, { 'www-authenticate': 'Bearer error="invalid_token"' });
 
 export const insufficientScope = (scope: string) =>
-  new CofferError(403, 'insufficient_scope', `This request needs the "${scope}" scope.`, {
+  new CofferError('insufficient_scope', `This request needs the "${scope}" scope.`, {
     'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"`,
   });
+
+// ---------------------------------------------------------------------------------------------
+// What the layers below the services report.
+
+/** A body's SHA-256 was not the one announced; nothing was stored. */
+export class HashMismatchError extends Error {
+  override readonly name = 'HashMismatchError';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`SHA-256 ${actual}, expected ${expected}`);
+  }
+}
+
+/** A body went past the bytes allowed; nothing was stored. */
+export class TooLargeError extends Error {
+  override readonly name = 'TooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`more than ${maxBytes} bytes`);
+  }
+}
+
+/** A setting is missing or wrong: Coffer does not start. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The client's answer for a failure, when it is one a client may be told. */
+export function asCofferError(e: unknown): CofferError | undefined {
+  if (e instanceof CofferError) return e;
+  if (e instanceof HashMismatchError) {
+    return new CofferError('hash_mismatch', `The body's SHA-256 is ${e.actual}, not the ${e.expected.toLowerCase()} that was announced; nothing was stored.`);
+  }
+  if (e instanceof TooLargeError) return payloadTooLarge(`The body is larger than the ${e.maxBytes} bytes allowed here.`);
+  return undefined;
+}

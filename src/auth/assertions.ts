@@ -9,11 +9,13 @@ import { createPublicKey, generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { invalidToken } from '../errors.js';
-import type { MetadataStore, PublicKeyRecord } from '../storage/meta/metadata-store.js';
+import type { KeyStore, PublicKeyRecord } from '../keys/key-store.js';
+import type { PublicKeyType } from '../keys/public-keys.js';
+import type { Audit } from '../ops/audit.js';
+import { effectiveGrants, type Scope } from '../users/scopes.js';
+import type { UserStore } from '../users/user-store.js';
 import { isValidUsername } from '../users/username.js';
-import type { Audit } from './audit.js';
-import type { PublicKeyType } from './public-keys.js';
-import { effectiveGrants, type Scope } from './scopes.js';
+import type { Clock } from '../util/clock.js';
 import type { SigningKeys } from './signing-keys.js';
 import { ACCESS_TOKEN_TYPE, type Principal } from './tokens.js';
 
@@ -53,10 +55,12 @@ export function isAssertion(token: string): boolean {
 
 export class AssertionService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly users: UserStore,
+    private readonly keys: KeyStore,
     private readonly signingKeys: SigningKeys,
     private readonly clockSkew: number,
     private readonly audit: Audit,
+    private readonly clock: Clock,
   ) {}
 
   /** Verifies an assertion against the keys `sub` registered; the principal holds `presign` only. */
@@ -74,11 +78,11 @@ export class AssertionService {
     if (!keyType) throw invalidToken(`An assertion is signed with RS256, PS256, ES256 or EdDSA, not ${alg || 'nothing'}.`);
     if (header.kid !== undefined && this.signingKeys.verificationKey(header.kid)) throw invalidToken('An assertion is signed with your own key; it carries no Coffer kid.');
     const sub = unverified.sub;
-    const found = isValidUsername(sub) ? await this.store.getUserByName(sub) : undefined;
+    const found = isValidUsername(sub) ? await this.users.getByName(sub) : undefined;
     const user = found && !found.disabled ? found : undefined;
     // An unknown or disabled `sub` and a key that is not the user's get the same answer after
     // the same work (one key lookup, one verification), so an assertion tells nobody who exists.
-    const candidates = (await this.store.listPublicKeys(user?.id ?? '')).filter(
+    const candidates = (await this.keys.list(user?.id ?? '')).filter(
       (k) => k.type === keyType && (header.kid === undefined || !isKeyId(header.kid) || k.id === header.kid),
     );
     // A key that verifies the signature but whose claims fail tells what is wrong with them.
@@ -113,6 +117,7 @@ export class AssertionService {
         requiredClaims: ['iat', 'exp', 'sub'],
         maxTokenAge: MAX_ASSERTION_SECONDS,
         clockTolerance: this.clockSkew,
+        currentDate: new Date(this.clock.now()),
       });
       return payload;
     } catch (e) {

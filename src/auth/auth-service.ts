@@ -2,12 +2,13 @@
  * Login, refresh, logout, verify and introspect: the token life cycle of SPEC §2.
  */
 import { CofferError, badRequest } from '../errors.js';
-import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
+import type { Audit } from '../ops/audit.js';
+import { verifyPassword } from '../users/passwords.js';
+import { effectiveGrants, narrowScopes, type Scope } from '../users/scopes.js';
+import type { UserRecord, UserStore } from '../users/user-store.js';
 import { isValidUsername } from '../users/username.js';
-import type { Audit } from './audit.js';
 import type { LoginThrottle } from './login-throttle.js';
-import { verifyPassword } from './passwords.js';
-import { effectiveGrants, narrowScopes, type Scope } from './scopes.js';
+import type { SigningKeys } from './signing-keys.js';
 import type { AccessClaims, Principal, TokenService } from './tokens.js';
 
 export interface TokenResponse {
@@ -22,12 +23,13 @@ export interface TokenResponse {
 }
 
 const invalidCredentials = (message = 'Wrong username or password.') =>
-  new CofferError(401, 'invalid_credentials', message, { 'www-authenticate': 'Basic realm="coffer", charset="UTF-8"' });
+  new CofferError('invalid_credentials', message, { 'www-authenticate': 'Basic realm="coffer", charset="UTF-8"' });
 
 export class AuthService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly users: UserStore,
     private readonly tokens: TokenService,
+    private readonly signingKeys: SigningKeys,
     private readonly throttle: LoginThrottle,
     private readonly audit: Audit,
     private readonly accessTtl: number,
@@ -52,7 +54,7 @@ export class AuthService {
         throw e;
       }
     }
-    const user = tracked ? await this.store.getUserByName(username) : undefined;
+    const user = tracked ? await this.users.getByName(username) : undefined;
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
       if (tracked) await this.throttle.recordFailure(username);
@@ -87,10 +89,10 @@ export class AuthService {
   /** Trades a refresh token for a new pair; the scopes never exceed the login's or the user's. */
   async refresh(refreshToken: unknown): Promise<TokenResponse> {
     const next = await this.tokens.rotateRefreshToken(refreshToken);
-    const user = await this.store.getUserById(next.userId);
+    const user = await this.users.getById(next.userId);
     if (!user || user.disabled) {
       await this.tokens.revokeRefreshFamily(next.familyId);
-      throw new CofferError(401, 'invalid_grant', 'The refresh token belongs to an account that is disabled or gone.');
+      throw new CofferError('invalid_grant', 'The refresh token belongs to an account that is disabled or gone.');
     }
     const scopes = narrowScopes(effectiveGrants(user), next.scope);
     this.audit('token.refresh', { username: user.username });
@@ -120,5 +122,18 @@ export class AuthService {
     }
     if (!caller.scopes.has('admin') && subject.user.id !== caller.user.id) return { active: false };
     return { active: true, token_type: 'Bearer', ...subject.claims };
+  }
+
+  /** The public keys that verify access tokens, with any rotation another node made picked up. */
+  async jwks() {
+    await this.signingKeys.reloadIfChanged();
+    return this.signingKeys.jwks();
+  }
+
+  /** Starts signing with a new key (admin); old tokens stay valid until they expire. */
+  async rotateSigningKey(actor: Principal): Promise<{ kid: string }> {
+    const kid = await this.signingKeys.rotate();
+    this.audit('signing_key.rotate', { by: actor.user.username, kid });
+    return { kid };
   }
 }

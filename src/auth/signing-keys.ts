@@ -21,6 +21,7 @@ import {
 } from 'jose';
 import type { JwtAlgorithm } from '../config.js';
 import { CofferError } from '../errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
 interface StoredKey {
@@ -50,13 +51,14 @@ const GENERATE_OPTIONS: Record<Exclude<JwtAlgorithm, 'HS256'>, { crv?: string; m
 export class SigningKeys {
   private keys: LiveKey[] = [];
   private fileMtime = 0;
-  private lastReload = 0;
+  private lastReload = -Infinity;
 
   private constructor(
     readonly algorithm: JwtAlgorithm,
     private readonly file: string | undefined,
     /** How long a replaced key keeps verifying: the longest token lifetime plus clock skew. */
     private readonly retireAfterMs: number,
+    private readonly clock: Clock,
   ) {}
 
   static async open(options: {
@@ -64,16 +66,18 @@ export class SigningKeys {
     dataDir: string;
     secret?: string;
     retireAfterMs: number;
+    clock?: Clock;
   }): Promise<SigningKeys> {
+    const clock = options.clock ?? systemClock;
     if (options.algorithm === 'HS256') {
-      const ring = new SigningKeys('HS256', undefined, options.retireAfterMs);
+      const ring = new SigningKeys('HS256', undefined, options.retireAfterMs, clock);
       const secret = new TextEncoder().encode(options.secret);
       ring.keys = [{ kid: 'hs256', alg: 'HS256', privateKey: secret, verifyKey: secret }];
       return ring;
     }
     const dir = path.join(options.dataDir, 'keys');
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const ring = new SigningKeys(options.algorithm, path.join(dir, 'jwt-signing-keys.json'), options.retireAfterMs);
+    const ring = new SigningKeys(options.algorithm, path.join(dir, 'jwt-signing-keys.json'), options.retireAfterMs, clock);
     await ring.reload();
     if (!ring.keys.some((k) => k.alg === options.algorithm && k.retireAt === undefined)) await ring.rotate();
     return ring;
@@ -87,7 +91,7 @@ export class SigningKeys {
   /** The key that verifies a token with this `kid`, if it is still live. */
   verificationKey(kid: string | undefined): LiveKey | undefined {
     if (this.algorithm === 'HS256') return this.keys[0];
-    const now = Date.now();
+    const now = this.clock.now();
     return this.keys.find((k) => k.kid === kid && k.alg === this.algorithm && (k.retireAt === undefined || k.retireAt > now));
   }
 
@@ -97,8 +101,9 @@ export class SigningKeys {
    */
   async resolve(kid: string | undefined): Promise<LiveKey | undefined> {
     const key = this.verificationKey(kid);
-    if (key || Date.now() - this.lastReload <= 1000) return key;
-    this.lastReload = Date.now();
+    // Real time, not the service clock: this bounds file reads, whatever time the tokens live in.
+    if (key || performance.now() - this.lastReload <= 1000) return key;
+    this.lastReload = performance.now();
     await this.reloadIfChanged();
     return this.verificationKey(kid);
   }
@@ -117,7 +122,7 @@ export class SigningKeys {
   async verify(
     token: string,
     typ: string,
-    options: Pick<JWTVerifyOptions, 'issuer' | 'audience' | 'clockTolerance' | 'requiredClaims'>,
+    options: Pick<JWTVerifyOptions, 'issuer' | 'audience' | 'clockTolerance' | 'currentDate' | 'requiredClaims'>,
     refuse: (problem: 'malformed' | 'unknown key' | 'expired' | 'invalid') => Error,
   ): Promise<JWTPayload> {
     if (typeof token !== 'string' || token.length > 8192 || token.split('.').length !== 3) throw refuse('malformed');
@@ -137,7 +142,7 @@ export class SigningKeys {
 
   /** The public keys for /.well-known/jwks.json. */
   jwks(): { keys: JWK[] } {
-    const now = Date.now();
+    const now = this.clock.now();
     return {
       keys: this.keys
         .filter((k) => k.publicJwk && (k.retireAt === undefined || k.retireAt > now))
@@ -148,13 +153,13 @@ export class SigningKeys {
   /** Makes a new current key; the old ones verify until their tokens have expired. */
   async rotate(): Promise<string> {
     if (!this.file) {
-      throw new CofferError(409, 'conflict', 'With COFFER_JWT_ALG=HS256 the key is COFFER_JWT_SECRET: rotate it by changing that setting.');
+      throw new CofferError('conflict', 'With COFFER_JWT_ALG=HS256 the key is COFFER_JWT_SECRET: rotate it by changing that setting.');
     }
     const alg = this.algorithm as Exclude<JwtAlgorithm, 'HS256'>;
     const { privateKey } = await generateKeyPair(alg, { ...GENERATE_OPTIONS[alg], extractable: true });
     const privateJwk = await exportJWK(privateKey);
     const stored = await this.readFile();
-    const now = Date.now();
+    const now = this.clock.now();
     for (const k of stored) k.retireAt ??= now + this.retireAfterMs;
     const kid = await calculateJwkThumbprint(privateJwk);
     stored.push({ kid, alg, privateJwk, createdAt: now });

@@ -9,10 +9,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { invalidToken, CofferError } from '../errors.js';
-import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
-import type { Audit } from './audit.js';
-import { effectiveGrants, isScope, type Scope } from './scopes.js';
+import type { Audit } from '../ops/audit.js';
+import { effectiveGrants, isScope, type Scope } from '../users/scopes.js';
+import type { Actor } from '../users/user-service.js';
+import type { UserRecord } from '../users/user-store.js';
+import { epochSeconds, type Clock } from '../util/clock.js';
 import type { SigningKeys } from './signing-keys.js';
+import type { TokenStore } from './token-store.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -32,12 +35,10 @@ export interface AccessClaims extends JWTPayload {
 }
 
 /** The caller of a request, after its token was verified against live state. */
-export interface Principal {
-  user: UserRecord;
+export interface Principal extends Actor {
   /** How the caller proved who it is; an assertion (SPEC §2) only reaches POST /v1/presign. */
   via?: 'assertion';
   claims: AccessClaims;
-  scopes: ReadonlySet<Scope>;
   token: string;
 }
 
@@ -62,14 +63,15 @@ export class TokenService {
   private readonly verified = new Map<string, AccessClaims>();
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: TokenStore,
     private readonly keys: SigningKeys,
     private readonly settings: TokenSettings,
     private readonly audit: Audit,
+    private readonly clock: Clock,
   ) {}
 
   async issueAccessToken(user: UserRecord, scopes: readonly Scope[], familyId?: string): Promise<{ token: string; claims: AccessClaims }> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = epochSeconds(this.clock);
     const claims: AccessClaims = {
       iss: this.settings.issuer,
       sub: user.id,
@@ -88,7 +90,7 @@ export class TokenService {
 
   /** Checks signature, type and time claims (cached); not revocation. Throws invalid_token. */
   async verifyAccessToken(token: string): Promise<AccessClaims> {
-    const nowSec = Date.now() / 1000;
+    const nowSec = this.clock.now() / 1000;
     const cached = this.verified.get(token);
     if (cached) {
       if (cached.exp + this.settings.clockSkew > nowSec) return cached;
@@ -109,6 +111,7 @@ export class TokenService {
         issuer: this.settings.issuer,
         ...(this.settings.audience ? { audience: this.settings.audience } : {}),
         clockTolerance: this.settings.clockSkew,
+        currentDate: new Date(this.clock.now()),
         requiredClaims: ['iat', 'exp', 'jti', 'sub'],
       },
       (problem) => invalidToken(ACCESS_PROBLEMS[problem]),
@@ -123,7 +126,7 @@ export class TokenService {
   /** Verifies a token and its live state: the full check every protected request makes. */
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.verifyAccessToken(token);
-    const state = await this.store.getAccessState(claims.sub, claims.jti, claims.sid);
+    const state = await this.store.accessState(claims.sub, claims.jti, claims.sid);
     if (!state || state.user.disabled || state.user.tokenVersion !== claims.ver) throw invalidToken('The access token has been revoked.');
     if (state.jtiRevoked || state.familyRevoked) throw invalidToken('The access token has been revoked.');
     const granted = new Set(effectiveGrants(state.user));
@@ -139,7 +142,7 @@ export class TokenService {
 
   /** Starts a login session: a refresh family and its first token. */
   async startRefreshFamily(userId: string, scopes: readonly Scope[]): Promise<{ familyId: string; refreshToken: string }> {
-    const now = Date.now();
+    const now = this.clock.now();
     const familyId = randomUUID();
     const expiresAt = now + this.settings.refreshTtl * 1000;
     await this.store.createRefreshFamily({ id: familyId, userId, scope: scopes.join(' '), createdAt: now, expiresAt });
@@ -154,13 +157,13 @@ export class TokenService {
   async rotateRefreshToken(
     refreshToken: unknown,
   ): Promise<{ userId: string; familyId: string; scope: string; refreshToken: string }> {
-    const grantError = (msg: string) => new CofferError(401, 'invalid_grant', msg);
+    const grantError = (msg: string) => new CofferError('invalid_grant', msg);
     if (typeof refreshToken !== 'string' || !refreshToken.startsWith(REFRESH_PREFIX) || refreshToken.length > 256) {
       throw grantError('The refresh token is not one Coffer issued.');
     }
     const hash = hashRefreshToken(refreshToken);
     const record = await this.store.getRefreshToken(hash);
-    const now = Date.now();
+    const now = this.clock.now();
     if (!record) throw grantError('The refresh token is unknown.');
     if (record.familyRevokedAt !== null) throw grantError('The refresh token has been revoked.');
     if (record.expiresAt <= now) throw grantError('The refresh token has expired.');
@@ -173,8 +176,13 @@ export class TokenService {
     return { userId: record.userId, familyId: record.familyId, scope: record.familyScope, refreshToken: next };
   }
 
+  /** Ends every session of a user: their refresh families (their access tokens die by the token version). */
+  async endUserSessions(userId: string, now: number): Promise<void> {
+    await this.store.revokeUserRefreshFamilies(userId, now);
+  }
+
   async revokeRefreshFamily(familyId: string): Promise<void> {
-    await this.store.revokeRefreshFamily(familyId, Date.now());
+    await this.store.revokeRefreshFamily(familyId, this.clock.now());
   }
 
   /** The family a refresh token belongs to, if Coffer issued it. */

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { insufficientScope, invalidToken } from '../errors.js';
 import { isAssertion, type AssertionService } from '../auth/assertions.js';
-import type { Scope } from '../auth/scopes.js';
+import type { Scope } from '../users/scopes.js';
 import type { Principal, TokenService } from '../auth/tokens.js';
 
 declare module 'fastify' {

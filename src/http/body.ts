@@ -23,10 +23,10 @@ export function bodyFields(request: FastifyRequest): Record<string, unknown> {
   const type = mediaType(request);
   if (!isJson(type) && type !== FORM) {
     if (Buffer.isBuffer(body) && body.length === 0) return {};
-    throw new CofferError(415, 'unsupported_media_type', `Send this body as application/json or ${FORM}, not ${type || 'an untyped body'}.`);
+    throw new CofferError('unsupported_media_type', `Send this body as application/json or ${FORM}, not ${type || 'an untyped body'}.`);
   }
   if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new CofferError(400, 'invalid_request', 'The JSON body must be an object of fields.');
+    throw new CofferError('invalid_request', 'The JSON body must be an object of fields.');
   }
   return body as Record<string, unknown>;
 }

@@ -5,10 +5,10 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPVersion } from 'find-my-way';
-import { CofferError, statusTitle, type ErrorCode } from '../errors.js';
+import { asCofferError, CofferError, statusOf, titleOf, type ErrorCode } from '../errors.js';
 
 function problemBody(status: number, code: ErrorCode, detail: string) {
-  return { type: `urn:coffer:error:${code}`, title: statusTitle(status), status, detail, code, error: detail };
+  return { type: `urn:coffer:error:${code}`, title: titleOf(code), status, detail, code, error: detail };
 }
 
 export function sendProblem(reply: FastifyReply, error: CofferError, extra: Record<string, unknown> = {}): FastifyReply {
@@ -23,24 +23,24 @@ export function sendProblem(reply: FastifyReply, error: CofferError, extra: Reco
 /** Fastify's own errors (body parsing, validation, limits) as CofferErrors. */
 function fromFastifyError(error: FastifyError): CofferError | undefined {
   if (error.validation) {
-    return new CofferError(400, 'invalid_request', `Invalid request: ${error.message.replace(/^(body|querystring|params)\//, '$1.')}.`);
+    return new CofferError('invalid_request', `Invalid request: ${error.message.replace(/^(body|querystring|params)\//, '$1.')}.`);
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new CofferError(413, 'payload_too_large', 'The request body is larger than this route accepts.');
+      return new CofferError('payload_too_large', 'The request body is larger than this route accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new CofferError(415, 'unsupported_media_type', `This route does not accept the content type ${error.message.split(': ').pop()}.`);
+      return new CofferError('unsupported_media_type', `This route does not accept the content type ${error.message.split(': ').pop()}.`);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new CofferError(400, 'invalid_json', error.message);
+      return new CofferError('invalid_json', error.message);
   }
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON') {
-    return new CofferError(400, 'invalid_json', `The body is not valid JSON: ${error.message}`);
+    return new CofferError('invalid_json', `The body is not valid JSON: ${error.message}`);
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const code: ErrorCode = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 408 ? 'request_timeout' : 'invalid_request';
-    return new CofferError(status, code, error.message);
+    return new CofferError(code, error.message);
   }
   return undefined;
 }
@@ -49,8 +49,8 @@ function fromFastifyError(error: FastifyError): CofferError | undefined {
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const known =
     error.code === 'FST_ERR_BAD_URL'
-      ? new CofferError(400, 'invalid_request', 'The URL has malformed percent-encoding or is not UTF-8.')
-      : (fromFastifyError(error) ?? new CofferError(400, 'invalid_request', 'The request could not be read.'));
+      ? new CofferError('invalid_request', 'The URL has malformed percent-encoding or is not UTF-8.')
+      : (fromFastifyError(error) ?? new CofferError('invalid_request', 'The request could not be read.'));
   request.log.info({ err: error }, 'request refused before routing');
   sendProblem(reply, known);
 }
@@ -64,22 +64,23 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
     socket.destroy();
     return;
   }
-  const [status, code, detail] = clientErrorAnswer(error.code);
+  const [code, detail] = clientErrorAnswer(error.code);
+  const status = statusOf(code);
   const body = JSON.stringify(problemBody(status, code, detail));
   socket.end(
-    `HTTP/1.1 ${status} ${statusTitle(status)}\r\nContent-Type: application/problem+json\r\nX-Content-Type-Options: nosniff\r\n` +
+    `HTTP/1.1 ${status} ${titleOf(code)}\r\nContent-Type: application/problem+json\r\nX-Content-Type-Options: nosniff\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
-function clientErrorAnswer(nodeCode: string | undefined): [number, ErrorCode, string] {
+function clientErrorAnswer(nodeCode: string | undefined): [ErrorCode, string] {
   switch (nodeCode) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return [408, 'request_timeout', 'The request headers did not arrive in time.'];
+      return ['request_timeout', 'The request headers did not arrive in time.'];
     case 'HPE_HEADER_OVERFLOW':
-      return [431, 'headers_too_large', 'The request headers are too large (16 KiB in all at most): send fewer or shorter ones.'];
+      return ['headers_too_large', 'The request headers are too large (16 KiB in all at most): send fewer or shorter ones.'];
     default:
-      return [400, 'invalid_request', 'The request could not be parsed as HTTP.'];
+      return ['invalid_request', 'The request could not be parsed as HTTP.'];
   }
 }
 
@@ -106,13 +107,13 @@ export function installProblemHandlers(app: FastifyInstance): void {
     // Refused before its body was all read (401 at onRequest, 413 mid-stream): close the
     // connection after answering rather than read the rest of an upload nobody wants.
     if (!request.raw.complete) reply.header('connection', 'close');
-    const known = error instanceof CofferError ? error : fromFastifyError(error);
+    const known = asCofferError(error) ?? fromFastifyError(error);
     if (known) {
       if (known.status >= 500) request.log.error({ err: error }, 'request failed');
       return sendProblem(reply, known);
     }
     request.log.error({ err: error }, 'unexpected error');
-    return sendProblem(reply, new CofferError(500, 'internal_error', `Internal error; quote request id ${request.id} to the operator.`), {
+    return sendProblem(reply, new CofferError('internal_error', `Internal error; quote request id ${request.id} to the operator.`), {
       request_id: request.id,
     });
   });
@@ -122,8 +123,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
     const allowed = METHODS.filter((m) => m !== request.method && shadow.find(m, url) !== null);
     if (allowed.length > 0) {
       const allow = allowed.join(', ');
-      return sendProblem(reply, new CofferError(405, 'method_not_allowed', `${request.method} is not allowed here; use ${allow}.`, { allow }));
+      return sendProblem(reply, new CofferError('method_not_allowed', `${request.method} is not allowed here; use ${allow}.`, { allow }));
     }
-    return sendProblem(reply, new CofferError(404, 'not_found', `No route ${request.method} ${url}.`));
+    return sendProblem(reply, new CofferError('not_found', `No route ${request.method} ${url}.`));
   });
 }

@@ -1,7 +1,7 @@
 /** Pieces of a request that several route files read the same way: paths and query parameters. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../errors.js';
-import { parseEncodedKeyPath, type KeyPath } from '../kv/key-path.js';
+import { parseEncodedKeyPath, type KeyPath } from '../paths/key-path.js';
 
 export type Query = Record<string, string | string[] | undefined>;
 

@@ -3,9 +3,12 @@
  * Directories are implicit: "a/b/" exists while some key starts with it.
  */
 import { createHash } from 'node:crypto';
-import { badRequest, conflict, CofferError, notFound } from '../errors.js';
-import type { KvEntry, KvKind, MetadataStore } from '../storage/meta/metadata-store.js';
+import { badRequest, conflict, notFound, payloadTooLarge, preconditionFailed } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import { etagMatches } from '../util/entity-tags.js';
 import { prefixUpperBound } from '../util/prefix.js';
+import type { KvEntry, KvKind, KvStore } from './kv-store.js';
+import { expiryOf } from './ttl.js';
 
 export interface IncomingValue {
   kind: KvKind;
@@ -30,59 +33,29 @@ export interface Listing {
 
 export const DEFAULT_LIST_LIMIT = 1000;
 export const MAX_LIST_LIMIT = 1000;
-const MAX_TTL_SECONDS = 10 * 365 * 86_400;
-
-/** Parses a TTL from a query parameter or body field: whole seconds >= 1. */
-export function parseTtl(raw: unknown): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_TTL_SECONDS) {
-    throw badRequest(`"ttl" must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}.`);
-  }
-  return n;
-}
-
 export function entityTag(kind: KvKind, contentType: string | null, bytes: Buffer): string {
   const h = createHash('sha256').update(kind).update('\0').update(contentType ?? '').update('\0').update(bytes);
   return `"${h.digest('base64url').slice(0, 27)}"`;
 }
 
-/**
- * True when an If-Match / If-None-Match header value names this entity tag (or is "*").
- * If-Match compares strongly (a weak W/ tag never matches); If-None-Match weakly (RFC 9110 §13.1).
- */
-export function etagMatches(header: string, etag: string, comparison: 'strong' | 'weak'): boolean {
-  return header
-    .split(',')
-    .map((t) => t.trim())
-    .some((t) => t === '*' || t === etag || (comparison === 'weak' && t === `W/${etag}`));
-}
-
-function preconditionFailed(message: string) {
-  return new CofferError(412, 'precondition_failed', message);
-}
-
 export class KvService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: KvStore,
     private readonly maxBytes: number,
+    private readonly clock: Clock,
   ) {}
 
   async get(owner: string, key: string): Promise<KvEntry> {
-    const entry = await this.store.kvGet(owner, key, Date.now());
+    const entry = await this.store.get(owner, key, this.clock.now());
     if (!entry) throw notFound(`No key "${key}".`);
     return entry;
   }
 
   async write(owner: string, key: string, value: IncomingValue, options: WriteOptions): Promise<{ entry: KvEntry; created: boolean }> {
     if (value.bytes.length > this.maxBytes) {
-      throw new CofferError(
-        413,
-        'payload_too_large',
-        `The value is ${value.bytes.length} bytes; at most ${this.maxBytes} are allowed (COFFER_KV_MAX_BYTES). Store larger data as a parcel.`,
-      );
+      throw payloadTooLarge(`The value is ${value.bytes.length} bytes; at most ${this.maxBytes} are allowed (COFFER_KV_MAX_BYTES). Store larger data as a parcel.`);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     const entry: KvEntry = {
       key,
       kind: value.kind,
@@ -90,11 +63,11 @@ export class KvService {
       value: value.bytes,
       size: value.bytes.length,
       etag: entityTag(value.kind, value.contentType, value.bytes),
-      expiresAt: options.ttlSeconds ? now + options.ttlSeconds * 1000 : null,
+      expiresAt: expiryOf(now, options.ttlSeconds),
       createdAt: now,
       updatedAt: now,
     };
-    const { created } = await this.store.kvWrite(owner, entry, (current) => {
+    const { created } = await this.store.write(owner, entry, (current) => {
       if (options.ifMatch !== undefined) {
         if (!current) throw preconditionFailed(`If-Match: the key "${key}" does not exist.`);
         if (!etagMatches(options.ifMatch, current.etag, 'strong')) throw preconditionFailed(`If-Match: the key "${key}" has changed (its ETag is ${current.etag}).`);
@@ -109,21 +82,21 @@ export class KvService {
 
   /** Deletes a key; with If-Match, only the version the client has seen (412 otherwise). */
   async delete(owner: string, key: string, ifMatch?: string): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (ifMatch === undefined) {
-      if (!(await this.store.kvDelete(owner, key, now))) throw notFound(`No key "${key}".`);
+      if (!(await this.store.delete(owner, key, now))) throw notFound(`No key "${key}".`);
       return;
     }
-    const current = await this.store.kvGet(owner, key, now);
+    const current = await this.store.get(owner, key, now);
     if (!current) throw preconditionFailed(`If-Match: the key "${key}" does not exist.`);
-    if (!etagMatches(ifMatch, current.etag, 'strong') || !(await this.store.kvDelete(owner, key, now, current.etag))) {
+    if (!etagMatches(ifMatch, current.etag, 'strong') || !(await this.store.delete(owner, key, now, current.etag))) {
       throw preconditionFailed(`If-Match: the key "${key}" has changed.`);
     }
   }
 
   /** Deletes every key below a directory ("" = all of the owner's keys); returns how many. */
   deleteTree(owner: string, dir: string): Promise<number> {
-    return this.store.kvDeletePrefix(owner, dir, Date.now());
+    return this.store.deletePrefix(owner, dir, this.clock.now());
   }
 
   /**
@@ -132,7 +105,7 @@ export class KvService {
    */
   async list(owner: string, dir: string, options: { limit?: number; cursor?: string; recursive?: boolean }): Promise<Listing> {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    const now = Date.now();
+    const now = this.clock.now();
     const below = dir === '' ? undefined : prefixUpperBound(dir);
     let from = dir;
     let exclusive = false;
@@ -147,7 +120,7 @@ export class KvService {
     const entries: string[] = [];
     const batchSize = limit + 1;
     for (;;) {
-      const batch = await this.store.kvScan(owner, { from, exclusive, ...(below ? { below } : {}), limit: batchSize, now });
+      const batch = await this.store.scan(owner, { from, exclusive, ...(below ? { below } : {}), limit: batchSize, now });
       let openDir: string | undefined;
       for (const key of batch) {
         if (openDir && key.startsWith(openDir)) continue;

@@ -3,6 +3,7 @@
  * parcel's bytes are its owner's object `parcels/{id}`. Everything that knows this shape is here.
  */
 import { badRequest } from '../errors.js';
+import type { ObjectPath } from '../paths/key-path.js';
 
 const PARCEL_ID = /^[0-9a-fA-F]{72}$/;
 const PREFIX = 'parcels/';
@@ -13,8 +14,8 @@ export function parseParcelId(raw: string): string {
   return raw.toUpperCase();
 }
 
-export function parcelObjectPath(id: string): string {
-  return PREFIX + id;
+export function parcelObjectPath(id: string): ObjectPath {
+  return (PREFIX + id) as ObjectPath;
 }
 
 /** The id of the parcel whose object this is (exactly as the parcel API writes it), if any. */

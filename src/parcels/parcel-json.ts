@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { PassThrough, Transform, finished, pipeline, type Readable } from 'node:stream';
 import { Assembler } from 'stream-json/assembler.js';
 import parser, { type Token } from 'stream-json/parser.js';
-import { badRequest, CofferError } from '../errors.js';
+import { asCofferError, badRequest, payloadTooLarge } from '../errors.js';
 import { MAX_JSON_DEPTH, tooDeepMessage } from '../util/json-depth.js';
 
 /** The largest `metadata` (and `owner`) kept, in characters of JSON text. */
@@ -40,7 +40,7 @@ export interface ParcelJsonSink<T> {
   discard(stored: T): Promise<void>;
 }
 
-export const jsonTooLarge = (max: number) => new CofferError(413, 'payload_too_large', `A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead (any other content type), which stream without a limit.`);
+export const jsonTooLarge = (max: number) => payloadTooLarge(`A JSON parcel upload is limited to ${max} bytes (COFFER_PARCEL_JSON_MAX_BYTES); send the raw bytes instead (any other content type), which stream without a limit.`);
 const dataRule = () => badRequest('"data" must be the parcel\'s bytes in hex (a string of an even number of hex digits).');
 
 /** Counts a JSON value's tokens until it is complete; refuses nesting past the bound. */
@@ -163,7 +163,8 @@ async function feed(data: PassThrough, hex: string, storing: Promise<unknown>): 
 
 /** The parser's syntax errors are the client's: 400 with what it said. */
 function asClientError(e: unknown): unknown {
-  if (e instanceof CofferError) return e;
+  const known = asCofferError(e);
+  if (known) return known;
   if (e instanceof Error && /^Parser/.test(e.message)) return badRequest(`The body is not valid JSON: ${e.message}.`, 'invalid_json');
   return e;
 }

@@ -6,9 +6,12 @@
  */
 import type { Readable } from 'node:stream';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
-import type { MetadataStore, ObjectRecord, ParcelRecord } from '../storage/meta/metadata-store.js';
-import { newObjectRecord, type ObjectService, type Owner, type StoredBlob } from './object-service.js';
-import { parcelObjectPath } from './parcel-id.js';
+import type { ObjectRecord } from '../objects/object-index.js';
+import type { ObjectService, Owner, ReservedPaths, StoredBlob } from '../objects/object-service.js';
+import type { UserStore } from '../users/user-store.js';
+import type { Clock } from '../util/clock.js';
+import { isParcelPathShape, parcelIdOfPath, parcelObjectPath } from './parcel-id.js';
+import type { ParcelRecord, ParcelStore } from './parcel-store.js';
 
 export interface ParcelUpload {
   /** The SHA-256 the data must have (the challenge's), hex. */
@@ -31,12 +34,42 @@ export function parcelMetadata(raw: unknown): object {
   return kept;
 }
 
+/**
+ * The `parcels/{id}` paths of /v1/objects: only the parcel API writes them (so a parcel's bytes
+ * always match its id), and deleting one there deletes its parcel too.
+ */
+export function parcelPaths(parcels: ParcelStore): ReservedPaths {
+  return {
+    refusal: (path) =>
+      isParcelPathShape(path) ? `"${path}" is a parcel's path, written only by the parcel API (POST /api/v1/parcels); pick another path.` : undefined,
+    delete: (owner, path) => {
+      const id = parcelIdOfPath(path);
+      return id === undefined ? undefined : parcels.delete(owner, id, path);
+    },
+  };
+}
+
 export class ParcelService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly parcels: ParcelStore,
+    private readonly users: UserStore,
     private readonly objects: ObjectService,
     private readonly storageId: string,
+    private readonly clock: Clock,
   ) {}
+
+  /**
+   * What an upload of bytes with this SHA-256 comes to before any byte is read: the parcel id
+   * when the owner has it already (the same bytes again change nothing), 409 when another user
+   * does, undefined when it is new (or the hash is not known yet).
+   */
+  async alreadyThere(owner: Owner, sha256: string | undefined): Promise<string | undefined> {
+    if (sha256 === undefined) return undefined;
+    const existing = await this.parcels.find(this.idOf(sha256));
+    if (!existing) return undefined;
+    if (existing.owner !== owner.id) throw this.taken(existing.id);
+    return existing.id;
+  }
 
   /** Stores the bytes and records the parcel (the raw form of an upload). */
   async upload(owner: Owner, body: Readable, upload: ParcelUpload, metadata: unknown = {}): Promise<{ id: string; created: boolean }> {
@@ -55,18 +88,18 @@ export class ParcelService {
   /** Records stored bytes as a parcel; the same owner again changes nothing, another owner gets 409. */
   async commit(owner: Owner, stored: StoredParcelBytes, metadata: unknown): Promise<{ id: string; created: boolean }> {
     const { blobKey, size, sha256 } = stored;
-    const id = this.storageId + sha256.toUpperCase();
-    let result: Awaited<ReturnType<MetadataStore['parcelPut']>>;
+    const id = this.idOf(sha256);
+    let result: Awaited<ReturnType<ParcelStore['put']>>;
     try {
-      const parcel: ParcelRecord = { id, owner: owner.id, metadata: JSON.stringify(parcelMetadata(metadata)), createdAt: Date.now() };
-      result = await this.store.parcelPut(parcel, newObjectRecord(parcelObjectPath(id), blobKey, size, sha256, stored.contentType));
+      const parcel = { id, metadata: JSON.stringify(parcelMetadata(metadata)), createdAt: this.clock.now() };
+      result = await this.parcels.put(owner.id, parcel, this.objects.newRecord(parcelObjectPath(id), blobKey, size, sha256, stored.contentType));
     } catch (e) {
       await this.discard(stored);
       throw e;
     }
     if (result.existing) {
       await this.discard(stored);
-      if (result.existing.owner !== owner.id) throw conflict(`Parcel ${id} exists already and belongs to another user.`);
+      if (result.existing.owner !== owner.id) throw this.taken(id);
       return { id, created: false };
     }
     if (result.previousObject) await this.objects.discardBlob(result.previousObject.blobKey);
@@ -75,15 +108,20 @@ export class ParcelService {
 
   /** The parcel (for inspection: no owner check). */
   async get(id: string): Promise<ParcelRecord> {
-    const parcel = await this.store.parcelGet(id);
+    const parcel = await this.parcels.find(id);
     if (!parcel) throw notFound(`No parcel ${id}.`);
     return parcel;
+  }
+
+  /** The name of the parcel's owner (inspection; null if the account is gone). */
+  async ownerName(id: string): Promise<string | null> {
+    return (await this.users.getById((await this.get(id)).owner))?.username ?? null;
   }
 
   /** The parcel and its object, for its owner only. */
   async open(ownerId: string, id: string): Promise<{ parcel: ParcelRecord; object: ObjectRecord }> {
     const parcel = await this.ownedBy(ownerId, id);
-    const object = await this.store.objectGet(ownerId, parcelObjectPath(id));
+    const object = await this.objects.find(ownerId, parcelObjectPath(id));
     if (!object) throw notFound(`No parcel ${id}.`);
     return { parcel, object };
   }
@@ -92,6 +130,14 @@ export class ParcelService {
   async remove(ownerId: string, id: string): Promise<void> {
     await this.ownedBy(ownerId, id);
     await this.objects.delete(ownerId, parcelObjectPath(id));
+  }
+
+  private idOf(sha256: string): string {
+    return this.storageId + sha256.toUpperCase();
+  }
+
+  private taken(id: string) {
+    return conflict(`Parcel ${id} exists already and belongs to another user.`);
   }
 
   private async ownedBy(ownerId: string, id: string): Promise<ParcelRecord> {

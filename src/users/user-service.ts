@@ -3,13 +3,19 @@
  * first start. No method returns a password hash: callers get UserView.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords.js';
-import { DEFAULT_GRANTS, effectiveGrants, isScope, SCOPES, type Scope } from '../auth/scopes.js';
-import type { Audit } from '../auth/audit.js';
-import type { Principal } from '../auth/tokens.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
-import type { MetadataStore, PublicKeyRecord, UserPatch, UserRecord } from '../storage/meta/metadata-store.js';
+import type { Audit } from '../ops/audit.js';
+import type { Clock } from '../util/clock.js';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import { DEFAULT_GRANTS, effectiveGrants, isScope, SCOPES, type Scope } from './scopes.js';
+import type { UserPatch, UserRecord, UserStore } from './user-store.js';
 import { isAddressName, isValidUsername, USERNAME_RULE } from './username.js';
+
+/** Who asks for a change: a user and the scopes their request carries. */
+export interface Actor {
+  user: UserRecord;
+  scopes: ReadonlySet<Scope>;
+}
 
 export interface UserView {
   public_id: string;
@@ -85,11 +91,14 @@ export interface UserPatchInput {
 
 export class UserService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly users: UserStore,
     private readonly audit: Audit,
     private readonly settings: { openRegistration: boolean; passwordMinLength: number },
     /** Removes what the user keeps outside the metadata store (their objects' bytes). */
     private readonly deleteUserData: (userId: string) => Promise<void>,
+    /** Ends every session of a user (after a password change or a disable). */
+    private readonly endSessions: (userId: string, now: number) => Promise<void>,
+    private readonly clock: Clock,
   ) {}
 
   /** Self-service sign-up (only with open registration); never makes an admin. */
@@ -108,7 +117,7 @@ export class UserService {
     return user;
   }
 
-  async create(actor: Principal, input: NewUserInput): Promise<UserRecord> {
+  async create(actor: Actor, input: NewUserInput): Promise<UserRecord> {
     const username = parseUsername(input.username ?? input.name);
     // The name of a key holder is the address in uppercase, as self-registration makes it.
     if (isAddressName(username) && username !== username.toUpperCase()) {
@@ -124,14 +133,14 @@ export class UserService {
 
   private async insert(username: string, password: unknown, admin: boolean, grants: Scope[]): Promise<UserRecord> {
     const plain = checkPasswordPolicy(password, this.settings.passwordMinLength);
-    const user = await this.store.createUser({
+    const user = await this.users.create({
       id: randomUUID(),
       username,
       passwordHash: await hashPassword(plain),
       admin,
       disabled: false,
       grants,
-      createdAt: Date.now(),
+      createdAt: this.clock.now(),
     });
     if (!user) throw conflict(`The username "${username}" is taken.`);
     return user;
@@ -139,16 +148,16 @@ export class UserService {
 
   /** The user of that name; 404 when there is none. */
   async get(username: string): Promise<UserRecord> {
-    const user = await this.store.getUserByName(username);
+    const user = await this.users.getByName(username);
     if (!user) throw notFound(`No user "${username}".`);
     return user;
   }
 
   list(): Promise<UserRecord[]> {
-    return this.store.listUsers();
+    return this.users.list();
   }
 
-  async update(actor: Principal, name: string, input: UserPatchInput): Promise<UserRecord> {
+  async update(actor: Actor, name: string, input: UserPatchInput): Promise<UserRecord> {
     // "me" is the caller, as in GET /v1/users/me.
     const username = name === 'me' ? actor.user.username : name;
     const isAdmin = actor.scopes.has('admin');
@@ -185,46 +194,43 @@ export class UserService {
       await this.assertNotLastAdmin();
     }
 
-    const now = Date.now();
-    const updated = await this.store.updateUser(target.id, patch, now);
+    const now = this.clock.now();
+    const updated = await this.users.update(target.id, patch, now);
     if (!updated) throw notFound(`No user "${username}".`);
-    if (patch.bumpTokenVersion) await this.store.revokeUserRefreshFamilies(target.id, now);
+    if (patch.bumpTokenVersion) await this.endSessions(target.id, now);
     this.audit('user.update', { by: actor.user.username, username, fields: fields.filter((f) => f !== 'current_password') });
     return updated;
   }
 
   /**
-   * The user named by a P-256 address, created on its key holder's first signed request
-   * (COFFER_PUBKEY_SELF_REGISTRATION): no password, the default grants, the key registered.
+   * The user named by a P-256 address, made on its key holder's first signed request
+   * (COFFER_PUBKEY_SELF_REGISTRATION): no password, the default grants. `created` is false when a
+   * concurrent first request made it a moment ago (that one stands).
    */
-  async createKeyHolder(address: string, key: PublicKeyRecord): Promise<UserRecord> {
-    const user = await this.store.createUser({
+  async createKeyHolder(address: string): Promise<{ user: UserRecord; created: boolean }> {
+    const user = await this.users.create({
       id: randomUUID(),
       username: address,
       passwordHash: null,
       admin: false,
       disabled: false,
       grants: [...DEFAULT_GRANTS],
-      createdAt: Date.now(),
+      createdAt: this.clock.now(),
     });
-    // A concurrent first request created it a moment ago: that one stands.
-    if (!user) return (await this.store.getUserByName(address))!;
-    await this.store.addPublicKey(user.id, key);
-    this.audit('user.self_register', { username: address, key: key.id });
-    return user;
+    return user ? { user, created: true } : { user: (await this.users.getByName(address))!, created: false };
   }
 
   /** Deletes the user and everything they own. */
-  async remove(actor: Principal, username: string): Promise<void> {
+  async remove(actor: Actor, username: string): Promise<void> {
     const target = await this.get(username);
     if (target.admin && !target.disabled) await this.assertNotLastAdmin();
     await this.deleteUserData(target.id);
-    await this.store.deleteUser(target.id);
+    await this.users.delete(target.id);
     this.audit('user.delete', { by: actor.user.username, username });
   }
 
   private async assertNotLastAdmin(): Promise<void> {
-    if ((await this.store.countActiveAdmins()) <= 1) {
+    if ((await this.users.countActiveAdmins()) <= 1) {
       throw conflict('This is the last active admin; make another admin first.');
     }
   }
@@ -234,16 +240,16 @@ export class UserService {
    * or a generated one that the caller prints once.
    */
   async bootstrapAdmin(username: string, password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
-    if ((await this.store.countActiveAdmins()) > 0 || (await this.store.getUserByName(username))) return { created: false };
+    if ((await this.users.countActiveAdmins()) > 0 || (await this.users.getByName(username))) return { created: false };
     const plain = password ?? randomBytes(18).toString('base64url');
-    const user = await this.store.createUser({
+    const user = await this.users.create({
       id: randomUUID(),
       username,
       passwordHash: await hashPassword(plain),
       admin: true,
       disabled: false,
       grants: [...DEFAULT_GRANTS],
-      createdAt: Date.now(),
+      createdAt: this.clock.now(),
     });
     if (!user) return { created: false }; // another node created it a moment ago
     this.audit('user.bootstrap_admin', { username });

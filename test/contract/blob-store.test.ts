@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { CofferError } from '../../src/errors.js';
+import { HashMismatchError, TooLargeError } from '../../src/errors.js';
 import type { BlobStore } from '../../src/storage/blob/blob-store.js';
 import { FsBlobStore } from '../../src/storage/blob/fs-blob-store.js';
 import { createS3Client, S3BlobStore } from '../../src/storage/blob/s3-blob-store.js';
@@ -177,18 +177,18 @@ for (const backend of backends) {
       const bytes = randomBytes(1000);
       await assert.rejects(
         store.put(k, Readable.from([bytes]), { expectedSha256: sha(Buffer.from('other')) }),
-        (e: unknown) => e instanceof CofferError && e.code === 'hash_mismatch',
+        (e: unknown) => e instanceof HashMismatchError && e.expected === sha(Buffer.from('other')),
       );
       assert.equal(await store.head(k), undefined);
       const ok = await store.put(k, Readable.from([bytes]), { expectedSha256: sha(bytes).toUpperCase() });
       assert.equal(ok.sha256, sha(bytes));
     });
 
-    test('a body over maxBytes is refused with 413 and stores nothing', async () => {
+    test('a body over maxBytes is refused (TooLargeError, a 413 to clients) and stores nothing', async () => {
       const k = key();
       await assert.rejects(
         store.put(k, Readable.from([randomBytes(6 * 1024 * 1024)]), { maxBytes: 1024 * 1024 }),
-        (e: unknown) => e instanceof CofferError && e.status === 413,
+        (e: unknown) => e instanceof TooLargeError && e.maxBytes === 1024 * 1024,
       );
       assert.equal(await store.head(k), undefined);
       assert.deepEqual(await leftovers(), []);

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { migrateTo, migrateToLatest, openDatabase, type Database } from '../../src/storage/meta/database.js';
-import { KyselyMetadataStore } from '../../src/storage/meta/kysely-metadata-store.js';
-import type { KvEntry, MetadataStore, NewUser } from '../../src/storage/meta/metadata-store.js';
+import { metadataStores, type MetadataStores } from '../../src/storage/meta/index.js';
+import type { KvEntry } from '../../src/kv/kv-store.js';
+import type { NewUser } from '../../src/users/user-store.js';
 
 const PG_URL = process.env.COFFER_TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 
@@ -51,11 +52,11 @@ const backends: Backend[] = [
   },
 ];
 
-/** A migrated store on a fresh database of the backend's dialect. */
-async function openStore(backend: Backend): Promise<{ store: MetadataStore; db: ReturnType<typeof openDatabase>; cleanup(): Promise<void> }> {
+/** Migrated stores on a fresh database of the backend's dialect. */
+async function openStores(backend: Backend): Promise<{ stores: MetadataStores; db: ReturnType<typeof openDatabase>; cleanup(): Promise<void> }> {
   const { db, cleanup } = await backend.fresh();
   await migrateToLatest(db);
-  return { store: new KyselyMetadataStore(db), db, cleanup };
+  return { stores: metadataStores(db), db, cleanup };
 }
 
 /** Pins the hand-written Database interface to the migrated schema, table by table. */
@@ -86,11 +87,11 @@ function entry(key: string, value: string | Buffer, extra: Partial<KvEntry> = {}
 const always = () => {};
 
 for (const backend of backends) {
-  describe(`MetadataStore on ${backend.name}`, () => {
-    let store: MetadataStore;
+  describe(`the metadata stores on ${backend.name}`, () => {
+    let stores: MetadataStores;
     let db: ReturnType<typeof openDatabase>;
     let cleanup: () => Promise<void>;
-    before(async () => ({ store, db, cleanup } = await openStore(backend)));
+    before(async () => ({ stores, db, cleanup } = await openStores(backend)));
     after(() => cleanup());
 
     test('the Database interface matches the migrated schema', async () => {
@@ -104,163 +105,163 @@ for (const backend of backends) {
 
     test('migrating twice is a no-op', async () => {
       await migrateToLatest(db);
-      assert.ok(await store.getUserByName('nobody') === undefined);
+      assert.ok(await stores.users.getByName('nobody') === undefined);
     });
 
     test('users: create, find, duplicate name refused, list in byte order', async () => {
-      const a = await store.createUser(newUser('zed'));
+      const a = await stores.users.create(newUser('zed'));
       assert.ok(a);
-      assert.equal(await store.createUser(newUser('zed')), undefined);
-      await store.createUser(newUser('Alice', { admin: true, grants: [] }));
-      await store.createUser(newUser('bob'));
-      assert.deepEqual((await store.getUserByName('zed'))?.grants, ['kv:read']);
-      assert.equal((await store.getUserById(a.id))?.username, 'zed');
-      assert.equal(await store.getUserByName('ZED'), undefined, 'usernames are case-sensitive');
-      const names = (await store.listUsers()).map((u) => u.username);
+      assert.equal(await stores.users.create(newUser('zed')), undefined);
+      await stores.users.create(newUser('Alice', { admin: true, grants: [] }));
+      await stores.users.create(newUser('bob'));
+      assert.deepEqual((await stores.users.getByName('zed'))?.grants, ['kv:read']);
+      assert.equal((await stores.users.getById(a.id))?.username, 'zed');
+      assert.equal(await stores.users.getByName('ZED'), undefined, 'usernames are case-sensitive');
+      const names = (await stores.users.list()).map((u) => u.username);
       assert.deepEqual(names, ['Alice', 'bob', 'zed']);
-      assert.equal(await store.countUsers(), 3);
-      assert.equal(await store.countActiveAdmins(), 1);
-      const alice = await store.getUserByName('Alice');
+      assert.equal(await stores.users.count(), 3);
+      assert.equal(await stores.users.countActiveAdmins(), 1);
+      const alice = await stores.users.getByName('Alice');
       assert.deepEqual(alice?.grants, []);
       assert.equal(alice?.admin, true);
     });
 
     test('users: update applies the patch and bumps the token version on request', async () => {
-      const u = (await store.createUser(newUser('patchme')))!;
-      const updated = await store.updateUser(u.id, { disabled: true, grants: ['kv:read', 'kv:write'], bumpTokenVersion: true }, 5000);
+      const u = (await stores.users.create(newUser('patchme')))!;
+      const updated = await stores.users.update(u.id, { disabled: true, grants: ['kv:read', 'kv:write'], bumpTokenVersion: true }, 5000);
       assert.equal(updated?.disabled, true);
       assert.deepEqual(updated?.grants, ['kv:read', 'kv:write']);
       assert.equal(updated?.tokenVersion, 1);
       assert.equal(updated?.updatedAt, 5000);
       assert.equal(updated?.passwordHash, 'h');
-      assert.equal(await store.updateUser('no-such-id', { admin: true }, 1), undefined);
+      assert.equal(await stores.users.update('no-such-id', { admin: true }, 1), undefined);
     });
 
     test('access state: user, revoked jti and revoked family in one read', async () => {
-      const u = (await store.createUser(newUser('access')))!;
-      await store.createRefreshFamily({ id: 'fam-access', userId: u.id, scope: 'kv:read', createdAt: 1, expiresAt: Date.now() + 60_000 });
-      let state = await store.getAccessState(u.id, 'jti-1', 'fam-access');
+      const u = (await stores.users.create(newUser('access')))!;
+      await stores.tokens.createRefreshFamily({ id: 'fam-access', userId: u.id, scope: 'kv:read', createdAt: 1, expiresAt: Date.now() + 60_000 });
+      let state = await stores.tokens.accessState(u.id, 'jti-1', 'fam-access');
       assert.deepEqual([state?.user.username, state?.jtiRevoked, state?.familyRevoked], ['access', false, false]);
-      await store.revokeJti('jti-1', Date.now() + 60_000);
-      await store.revokeJti('jti-1', Date.now() + 60_000); // idempotent
-      await store.revokeRefreshFamily('fam-access', 2);
-      state = await store.getAccessState(u.id, 'jti-1', 'fam-access');
+      await stores.tokens.revokeJti('jti-1', Date.now() + 60_000);
+      await stores.tokens.revokeJti('jti-1', Date.now() + 60_000); // idempotent
+      await stores.tokens.revokeRefreshFamily('fam-access', 2);
+      state = await stores.tokens.accessState(u.id, 'jti-1', 'fam-access');
       assert.deepEqual([state?.jtiRevoked, state?.familyRevoked], [true, true]);
-      state = await store.getAccessState(u.id, 'jti-2', undefined);
+      state = await stores.tokens.accessState(u.id, 'jti-2', undefined);
       assert.deepEqual([state?.jtiRevoked, state?.familyRevoked], [false, false]);
-      assert.equal(await store.getAccessState('no-such-user', 'jti-1', undefined), undefined);
+      assert.equal(await stores.tokens.accessState('no-such-user', 'jti-1', undefined), undefined);
     });
 
     test('refresh tokens: used once only, family and per-user revocation', async () => {
-      const u = (await store.createUser(newUser('refresher')))!;
-      await store.createRefreshFamily({ id: 'fam-r1', userId: u.id, scope: 'kv:read kv:write', createdAt: 1, expiresAt: 99_999 });
-      await store.addRefreshToken({ hash: 'h1', familyId: 'fam-r1', userId: u.id, expiresAt: 99_999 });
-      const rec = await store.getRefreshToken('h1');
+      const u = (await stores.users.create(newUser('refresher')))!;
+      await stores.tokens.createRefreshFamily({ id: 'fam-r1', userId: u.id, scope: 'kv:read kv:write', createdAt: 1, expiresAt: 99_999 });
+      await stores.tokens.addRefreshToken({ hash: 'h1', familyId: 'fam-r1', userId: u.id, expiresAt: 99_999 });
+      const rec = await stores.tokens.getRefreshToken('h1');
       assert.deepEqual(rec, { hash: 'h1', familyId: 'fam-r1', userId: u.id, expiresAt: 99_999, usedAt: null, familyScope: 'kv:read kv:write', familyRevokedAt: null });
-      const results = await Promise.all([1, 2, 3, 4, 5].map(() => store.markRefreshTokenUsed('h1', 10)));
+      const results = await Promise.all([1, 2, 3, 4, 5].map(() => stores.tokens.markRefreshTokenUsed('h1', 10)));
       assert.equal(results.filter(Boolean).length, 1, 'exactly one concurrent use wins');
-      assert.equal((await store.getRefreshToken('h1'))?.usedAt, 10);
-      await store.createRefreshFamily({ id: 'fam-r2', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
-      await store.addRefreshToken({ hash: 'h2', familyId: 'fam-r2', userId: u.id, expiresAt: 99_999 });
-      await store.revokeUserRefreshFamilies(u.id, 20);
-      assert.equal((await store.getRefreshToken('h1'))?.familyRevokedAt, 20);
-      assert.equal((await store.getRefreshToken('h2'))?.familyRevokedAt, 20);
-      assert.equal(await store.getRefreshToken('nope'), undefined);
+      assert.equal((await stores.tokens.getRefreshToken('h1'))?.usedAt, 10);
+      await stores.tokens.createRefreshFamily({ id: 'fam-r2', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
+      await stores.tokens.addRefreshToken({ hash: 'h2', familyId: 'fam-r2', userId: u.id, expiresAt: 99_999 });
+      await stores.tokens.revokeUserRefreshFamilies(u.id, 20);
+      assert.equal((await stores.tokens.getRefreshToken('h1'))?.familyRevokedAt, 20);
+      assert.equal((await stores.tokens.getRefreshToken('h2'))?.familyRevokedAt, 20);
+      assert.equal(await stores.tokens.getRefreshToken('nope'), undefined);
     });
 
     test('login failures: counted in a window, restarted when it is over, cleared', async () => {
-      assert.equal(await store.getLoginFailures('eve'), undefined);
-      assert.deepEqual(await store.recordLoginFailure('eve', 1000, 500), { windowStart: 1000, count: 1 });
-      assert.deepEqual(await store.recordLoginFailure('eve', 1200, 500), { windowStart: 1000, count: 2 });
-      assert.deepEqual(await store.recordLoginFailure('eve', 1600, 500), { windowStart: 1600, count: 1 });
-      assert.deepEqual(await store.getLoginFailures('eve'), { windowStart: 1600, count: 1 });
-      const many = await Promise.all(Array.from({ length: 10 }, () => store.recordLoginFailure('mallory', 5000, 500)));
+      assert.equal(await stores.loginFailures.get('eve'), undefined);
+      assert.deepEqual(await stores.loginFailures.record('eve', 1000, 500), { windowStart: 1000, count: 1 });
+      assert.deepEqual(await stores.loginFailures.record('eve', 1200, 500), { windowStart: 1000, count: 2 });
+      assert.deepEqual(await stores.loginFailures.record('eve', 1600, 500), { windowStart: 1600, count: 1 });
+      assert.deepEqual(await stores.loginFailures.get('eve'), { windowStart: 1600, count: 1 });
+      const many = await Promise.all(Array.from({ length: 10 }, () => stores.loginFailures.record('mallory', 5000, 500)));
       assert.equal(Math.max(...many.map((m) => m.count)), 10, 'concurrent failures are all counted');
-      await store.clearLoginFailures('eve');
-      assert.equal(await store.getLoginFailures('eve'), undefined);
+      await stores.loginFailures.clear('eve');
+      assert.equal(await stores.loginFailures.get('eve'), undefined);
     });
 
     test('kv: create, read, replace; a refusing check writes nothing', async () => {
       const now = Date.now();
-      assert.deepEqual(await store.kvWrite('o1', entry('a', 'one'), always), { created: true });
-      assert.deepEqual(await store.kvWrite('o1', entry('a', 'two', { createdAt: 2000, updatedAt: 2000 }), always), { created: false });
-      const got = await store.kvGet('o1', 'a', now);
+      assert.deepEqual(await stores.kv.write('o1', entry('a', 'one'), always), { created: true });
+      assert.deepEqual(await stores.kv.write('o1', entry('a', 'two', { createdAt: 2000, updatedAt: 2000 }), always), { created: false });
+      const got = await stores.kv.get('o1', 'a', now);
       assert.equal(got?.value.toString(), 'two');
       assert.equal(got?.createdAt, 1000, 'a replacement keeps the creation time');
       assert.equal(got?.updatedAt, 2000);
       let seen: KvEntry | undefined | 'unset' = 'unset';
       await assert.rejects(
-        store.kvWrite('o1', entry('a', 'three'), (current) => {
+        stores.kv.write('o1', entry('a', 'three'), (current) => {
           seen = current;
           throw new Error('refused');
         }),
         /refused/,
       );
       assert.equal((seen as unknown as KvEntry).value.toString(), 'two');
-      assert.equal((await store.kvGet('o1', 'a', now))?.value.toString(), 'two');
+      assert.equal((await stores.kv.get('o1', 'a', now))?.value.toString(), 'two');
     });
 
     test('kv: binary values and metadata round-trip exactly', async () => {
       const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-      await store.kvWrite('o1', entry('bin', bytes, { kind: 'raw', contentType: 'application/x-thing' }), always);
-      const got = await store.kvGet('o1', 'bin', Date.now());
+      await stores.kv.write('o1', entry('bin', bytes, { kind: 'raw', contentType: 'application/x-thing' }), always);
+      const got = await stores.kv.get('o1', 'bin', Date.now());
       assert.deepEqual([got?.kind, got?.contentType, got?.size], ['raw', 'application/x-thing', 256]);
       assert.ok(got?.value.equals(bytes));
     });
 
     test('kv: owners are isolated', async () => {
-      await store.kvWrite('owner-a', entry('shared', 'A'), always);
-      await store.kvWrite('owner-b', entry('shared', 'B'), always);
+      await stores.kv.write('owner-a', entry('shared', 'A'), always);
+      await stores.kv.write('owner-b', entry('shared', 'B'), always);
       const now = Date.now();
-      assert.equal((await store.kvGet('owner-a', 'shared', now))?.value.toString(), 'A');
-      assert.equal((await store.kvGet('owner-b', 'shared', now))?.value.toString(), 'B');
-      assert.equal(await store.kvDelete('owner-c', 'shared', now), false);
-      assert.deepEqual(await store.kvScan('owner-c', { from: '', limit: 10, now }), []);
-      assert.equal(await store.kvDeletePrefix('owner-c', '', now), 0);
-      assert.equal((await store.kvGet('owner-a', 'shared', now))?.value.toString(), 'A');
+      assert.equal((await stores.kv.get('owner-a', 'shared', now))?.value.toString(), 'A');
+      assert.equal((await stores.kv.get('owner-b', 'shared', now))?.value.toString(), 'B');
+      assert.equal(await stores.kv.delete('owner-c', 'shared', now), false);
+      assert.deepEqual(await stores.kv.scan('owner-c', { from: '', limit: 10, now }), []);
+      assert.equal(await stores.kv.deletePrefix('owner-c', '', now), 0);
+      assert.equal((await stores.kv.get('owner-a', 'shared', now))?.value.toString(), 'A');
     });
 
     test('kv: expired entries are invisible, replaceable as new, and swept', async () => {
       const now = Date.now();
-      await store.kvWrite('o2', entry('ttl', 'x', { expiresAt: now - 1 }), always);
-      assert.equal(await store.kvGet('o2', 'ttl', now), undefined);
-      assert.deepEqual(await store.kvScan('o2', { from: '', limit: 10, now }), []);
-      assert.equal(await store.kvDelete('o2', 'ttl', now), false);
-      await store.kvWrite('o2', entry('ttl2', 'x', { expiresAt: now - 1 }), always);
+      await stores.kv.write('o2', entry('ttl', 'x', { expiresAt: now - 1 }), always);
+      assert.equal(await stores.kv.get('o2', 'ttl', now), undefined);
+      assert.deepEqual(await stores.kv.scan('o2', { from: '', limit: 10, now }), []);
+      assert.equal(await stores.kv.delete('o2', 'ttl', now), false);
+      await stores.kv.write('o2', entry('ttl2', 'x', { expiresAt: now - 1 }), always);
       let seen: unknown = 'unset';
-      const result = await store.kvWrite('o2', entry('ttl2', 'y', { updatedAt: now }), (current) => {
+      const result = await stores.kv.write('o2', entry('ttl2', 'y', { updatedAt: now }), (current) => {
         seen = current;
       });
       assert.equal(seen, undefined);
       assert.deepEqual(result, { created: true });
-      await store.kvWrite('o2', entry('gone', 'x', { expiresAt: now - 1 }), always);
-      await store.sweep(now, 1000);
-      assert.equal(await store.kvDelete('o2', 'gone', now + 10), false);
-      assert.equal((await store.kvGet('o2', 'ttl2', now))?.value.toString(), 'y');
+      await stores.kv.write('o2', entry('gone', 'x', { expiresAt: now - 1 }), always);
+      await stores.maintenance.sweep(now, 1000);
+      assert.equal(await stores.kv.delete('o2', 'gone', now + 10), false);
+      assert.equal((await stores.kv.get('o2', 'ttl2', now))?.value.toString(), 'y');
     });
 
     test('kv: scans in UTF-8 byte order within a range', async () => {
       const keys = ['d/z', 'd/é', 'd/B', 'd/a', 'd/a/x', 'd0', 'c', 'd/😀', 'd/\uffff'];
-      for (const k of keys) await store.kvWrite('o3', entry(k, k), always);
+      for (const k of keys) await stores.kv.write('o3', entry(k, k), always);
       const now = Date.now();
-      const inD = await store.kvScan('o3', { from: 'd/', below: 'd0', limit: 100, now });
+      const inD = await stores.kv.scan('o3', { from: 'd/', below: 'd0', limit: 100, now });
       assert.deepEqual(inD, ['d/B', 'd/a', 'd/a/x', 'd/z', 'd/é', 'd/\uffff', 'd/😀']);
-      assert.deepEqual(await store.kvScan('o3', { from: 'd/a', exclusive: true, below: 'd0', limit: 2, now }), ['d/a/x', 'd/z']);
-      assert.deepEqual(await store.kvScan('o3', { from: '', limit: 2, now }), ['c', 'd/B']);
+      assert.deepEqual(await stores.kv.scan('o3', { from: 'd/a', exclusive: true, below: 'd0', limit: 2, now }), ['d/a/x', 'd/z']);
+      assert.deepEqual(await stores.kv.scan('o3', { from: '', limit: 2, now }), ['c', 'd/B']);
     });
 
     test('kv: prefix delete removes exactly the prefix and counts live keys', async () => {
       const now = Date.now();
-      for (const k of ['p/1', 'p/2/x', 'p0', 'pp/1', 'q']) await store.kvWrite('o4', entry(k, k), always);
-      await store.kvWrite('o4', entry('p/dead', 'x', { expiresAt: now - 1 }), always);
-      assert.equal(await store.kvDeletePrefix('o4', 'p/', now), 2);
-      assert.deepEqual(await store.kvScan('o4', { from: '', limit: 10, now }), ['p0', 'pp/1', 'q']);
-      assert.equal(await store.kvDeletePrefix('o4', '', now), 3);
+      for (const k of ['p/1', 'p/2/x', 'p0', 'pp/1', 'q']) await stores.kv.write('o4', entry(k, k), always);
+      await stores.kv.write('o4', entry('p/dead', 'x', { expiresAt: now - 1 }), always);
+      assert.equal(await stores.kv.deletePrefix('o4', 'p/', now), 2);
+      assert.deepEqual(await stores.kv.scan('o4', { from: '', limit: 10, now }), ['p0', 'pp/1', 'q']);
+      assert.equal(await stores.kv.deletePrefix('o4', '', now), 3);
     });
 
     test('kv: concurrent creates of one key: exactly one wins', async () => {
       const attempts = Array.from({ length: 8 }, (_, i) =>
-        store.kvWrite('o5', entry('race', String(i)), (current) => {
+        stores.kv.write('o5', entry('race', String(i)), (current) => {
           if (current) throw new Error('exists');
         }),
       );
@@ -269,76 +270,97 @@ for (const backend of backends) {
     });
 
     test('deleting a user deletes what they own and nothing else', async () => {
-      const u = (await store.createUser(newUser('leaver')))!;
-      const stay = (await store.createUser(newUser('stayer')))!;
-      await store.kvWrite(u.id, entry('k', 'v'), always);
-      await store.kvWrite(stay.id, entry('k', 'v'), always);
-      await store.createRefreshFamily({ id: 'fam-leaver', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
-      await store.addRefreshToken({ hash: 'h-leaver', familyId: 'fam-leaver', userId: u.id, expiresAt: 99_999 });
-      assert.equal(await store.deleteUser(u.id), true);
-      assert.equal(await store.deleteUser(u.id), false);
+      const u = (await stores.users.create(newUser('leaver')))!;
+      const stay = (await stores.users.create(newUser('stayer')))!;
+      await stores.kv.write(u.id, entry('k', 'v'), always);
+      await stores.kv.write(stay.id, entry('k', 'v'), always);
+      await stores.tokens.createRefreshFamily({ id: 'fam-leaver', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
+      await stores.tokens.addRefreshToken({ hash: 'h-leaver', familyId: 'fam-leaver', userId: u.id, expiresAt: 99_999 });
+      assert.equal(await stores.users.delete(u.id), true);
+      assert.equal(await stores.users.delete(u.id), false);
       const now = Date.now();
-      assert.equal(await store.getUserById(u.id), undefined);
-      assert.equal(await store.kvGet(u.id, 'k', now), undefined);
-      assert.equal(await store.getRefreshToken('h-leaver'), undefined);
-      assert.equal((await store.kvGet(stay.id, 'k', now))?.value.toString(), 'v');
+      assert.equal(await stores.users.getById(u.id), undefined);
+      assert.equal(await stores.kv.get(u.id, 'k', now), undefined);
+      assert.equal(await stores.tokens.getRefreshToken('h-leaver'), undefined);
+      assert.equal((await stores.kv.get(stay.id, 'k', now))?.value.toString(), 'v');
     });
 
     test('objects: put, replace (returning the previous record), list by prefix in byte order, delete', async () => {
       const rec = (path: string, blobKey: string, size = 1) => ({ path, blobKey, size, sha256: 'ab'.repeat(32), contentType: 'x/y', createdAt: 10, updatedAt: 10 });
-      assert.deepEqual(await store.objectPut('oa', rec('docs/a', 'b1')), { previous: undefined });
-      const replaced = await store.objectPut('oa', { ...rec('docs/a', 'b2', 5_000_000_000), updatedAt: 20 });
+      assert.deepEqual(await stores.objects.put('oa', rec('docs/a', 'b1')), { previous: undefined, written: true });
+      const replaced = await stores.objects.put('oa', { ...rec('docs/a', 'b2', 5_000_000_000), updatedAt: 20 });
       assert.equal(replaced.previous?.blobKey, 'b1');
-      const got = await store.objectGet('oa', 'docs/a');
+      const got = await stores.objects.get('oa', 'docs/a');
       assert.deepEqual([got?.blobKey, got?.size, got?.createdAt, got?.updatedAt], ['b2', 5_000_000_000, 10, 20]);
-      await assert.rejects(store.objectPut('oa', rec('docs/a', 'b3'), (current) => { if (current) throw new Error('exists'); }), /exists/);
-      assert.equal((await store.objectGet('oa', 'docs/a'))?.blobKey, 'b2');
-      for (const p of ['docs/é', 'docs/B', 'docs0', 'other']) await store.objectPut('oa', rec(p, `k-${p}`));
-      await store.objectPut('ob', rec('docs/a', 'foreign'));
-      assert.deepEqual((await store.objectList('oa', { prefix: 'docs/', limit: 10 })).map((o) => o.path), ['docs/B', 'docs/a', 'docs/é']);
-      assert.deepEqual((await store.objectList('oa', { prefix: 'docs/', after: 'docs/B', limit: 1 })).map((o) => o.path), ['docs/a']);
-      assert.deepEqual((await store.objectList('oa', { prefix: '', limit: 10 })).length, 5);
-      assert.equal(await store.objectBlobInUse('b2'), true);
-      assert.equal((await store.objectDelete('oa', 'docs/a'))?.blobKey, 'b2');
-      assert.equal(await store.objectDelete('oa', 'docs/a'), undefined);
-      assert.equal(await store.objectBlobInUse('b2'), false);
-      assert.equal((await store.objectGet('ob', 'docs/a'))?.blobKey, 'foreign');
+      await assert.rejects(stores.objects.put('oa', rec('docs/a', 'b3'), (current) => { if (current) throw new Error('exists'); }), /exists/);
+      assert.equal((await stores.objects.get('oa', 'docs/a'))?.blobKey, 'b2');
+      for (const p of ['docs/é', 'docs/B', 'docs0', 'other']) await stores.objects.put('oa', rec(p, `k-${p}`));
+      await stores.objects.put('ob', rec('docs/a', 'foreign'));
+      assert.deepEqual((await stores.objects.list('oa', { prefix: 'docs/', limit: 10 })).map((o) => o.path), ['docs/B', 'docs/a', 'docs/é']);
+      assert.deepEqual((await stores.objects.list('oa', { prefix: 'docs/', after: 'docs/B', limit: 1 })).map((o) => o.path), ['docs/a']);
+      assert.deepEqual((await stores.objects.list('oa', { prefix: '', limit: 10 })).length, 5);
+      assert.equal(await stores.maintenance.blobReferenced('b2'), true);
+      assert.equal((await stores.objects.delete('oa', 'docs/a'))?.blobKey, 'b2');
+      assert.equal(await stores.objects.delete('oa', 'docs/a'), undefined);
+      assert.equal(await stores.maintenance.blobReferenced('b2'), false);
+      assert.equal((await stores.objects.get('ob', 'docs/a'))?.blobKey, 'foreign');
+    });
+
+    test('objects: a check that returns false writes nothing; the record and a pending upload at its path come in one read; deleteSome empties an owner in batches', async () => {
+      const rec = (path: string, blobKey: string) => ({ path, blobKey, size: 1, sha256: 'cd'.repeat(32), contentType: 'x/y', createdAt: 10, updatedAt: 10 });
+      await stores.objects.put('oc', rec('same', 'c1'));
+      assert.deepEqual((await stores.objects.put('oc', rec('same', 'c2'), () => false)).written, false);
+      assert.equal((await stores.objects.get('oc', 'same'))?.blobKey, 'c1');
+      assert.deepEqual(await stores.objects.getWithPending('oc', 'nothing'), { object: undefined, pending: false });
+      assert.equal((await stores.objects.getWithPending('oc', 'same')).object?.blobKey, 'c1');
+      await stores.objects.addPending({ owner: 'oc', blobKey: 'c-pending', path: 'same', contentType: null, expiresAt: 1e13, createdAt: 1 });
+      await stores.objects.addPending({ owner: 'od', blobKey: 'd-pending', path: 'elsewhere', contentType: null, expiresAt: 1e13, createdAt: 1 });
+      assert.deepEqual(await stores.objects.getWithPending('oc', 'same'), { object: await stores.objects.get('oc', 'same'), pending: true });
+      assert.deepEqual(await stores.objects.getWithPending('oc', 'elsewhere'), { object: undefined, pending: false }, "another owner's pending upload is not seen");
+      assert.equal(await stores.maintenance.blobReferenced('c-pending'), true, 'a pending upload references its blob');
+      for (let i = 0; i < 5; i++) await stores.objects.put('oc', rec(`many/${i}`, `m${i}`));
+      await stores.objects.put('oe', rec('keep', 'e1'));
+      const first = await stores.objects.deleteSome('oc', 4);
+      const rest = await stores.objects.deleteSome('oc', 4);
+      assert.deepEqual([first.length, rest.length, (await stores.objects.deleteSome('oc', 4)).length], [4, 2, 0]);
+      assert.deepEqual([...first, ...rest].sort(), ['c1', 'm0', 'm1', 'm2', 'm3', 'm4']);
+      assert.equal((await stores.objects.get('oe', 'keep'))?.blobKey, 'e1', "other owners' objects stay");
     });
 
     test('pending uploads: added, found by owner and prefix, expired ones listed for the sweep, removed', async () => {
       const p = (owner: string, blobKey: string, path: string, expiresAt: number) => ({ owner, blobKey, path, contentType: null, expiresAt, createdAt: expiresAt - 100 });
-      await store.addPendingUpload(p('pa', 'k1', 'docs/x', 1000));
-      await store.addPendingUpload(p('pa', 'k2', 'other', 5000));
-      await store.addPendingUpload(p('pb', 'k3', 'docs/x', 2000));
-      assert.deepEqual((await store.pendingUploads('pa', 'docs/')).map((u) => u.blobKey), ['k1']);
-      assert.deepEqual((await store.pendingUploads('pa', '')).map((u) => u.blobKey), ['k1', 'k2']);
-      assert.deepEqual((await store.expiredPendingUploads(2500, 10)).map((u) => u.blobKey), ['k1', 'k3']);
-      await store.removePendingUpload('pa', 'k1');
-      assert.deepEqual((await store.pendingUploads('pa', '')).map((u) => u.blobKey), ['k2']);
+      await stores.objects.addPending(p('pa', 'k1', 'docs/x', 1000));
+      await stores.objects.addPending(p('pa', 'k2', 'other', 5000));
+      await stores.objects.addPending(p('pb', 'k3', 'docs/x', 2000));
+      assert.deepEqual((await stores.objects.pending('pa', 'docs/')).map((u) => u.blobKey), ['k1']);
+      assert.deepEqual((await stores.objects.pending('pa', '')).map((u) => u.blobKey), ['k1', 'k2']);
+      assert.deepEqual((await stores.maintenance.expiredPendingUploads(2500, 10)).map((u) => u.blobKey), ['k1', 'k3']);
+      await stores.objects.removePending('pa', 'k1');
+      assert.deepEqual((await stores.objects.pending('pa', '')).map((u) => u.blobKey), ['k2']);
     });
 
     test('public keys: added once, by one owner only, listed, deleted', async () => {
       const k = (id: string) => ({ id, type: 'p256', spki: 'AAAA', label: null, address: 'AB'.repeat(20), createdAt: 5 });
-      assert.equal(await store.addPublicKey('ka', k('k1')), true);
-      assert.equal(await store.addPublicKey('ka', k('k1')), false, 'the same key twice');
-      assert.equal(await store.addPublicKey('kb', k('k1')), false, 'a key belongs to at most one user');
-      assert.deepEqual(await store.listPublicKeys('kb'), []);
-      await store.addPublicKey('ka', { ...k('k2'), label: 'laptop', type: 'rsa', address: null });
-      assert.deepEqual((await store.listPublicKeys('ka')).map((r) => [r.id, r.label]), [['k1', null], ['k2', 'laptop']]);
-      assert.equal(await store.deletePublicKey('kb', 'k2'), false);
-      assert.equal(await store.deletePublicKey('ka', 'k2'), true);
-      assert.deepEqual((await store.listPublicKeys('ka')).map((r) => r.id), ['k1']);
+      assert.equal(await stores.keys.add('ka', k('k1')), true);
+      assert.equal(await stores.keys.add('ka', k('k1')), false, 'the same key twice');
+      assert.equal(await stores.keys.add('kb', k('k1')), false, 'a key belongs to at most one user');
+      assert.deepEqual(await stores.keys.list('kb'), []);
+      await stores.keys.add('ka', { ...k('k2'), label: 'laptop', type: 'rsa', address: null });
+      assert.deepEqual((await stores.keys.list('ka')).map((r) => [r.id, r.label]), [['k1', null], ['k2', 'laptop']]);
+      assert.equal(await stores.keys.delete('kb', 'k2'), false);
+      assert.equal(await stores.keys.delete('ka', 'k2'), true);
+      assert.deepEqual((await stores.keys.list('ka')).map((r) => r.id), ['k1']);
     });
 
     test('public keys: the holder of a key is found by its id; of two owners registering one key at once, one wins', async () => {
       const k = { id: 'gk1', type: 'ed25519', spki: 'AAAA', label: 'l', address: null, createdAt: 7 };
-      await store.addPublicKey('ga', k);
-      assert.deepEqual(await store.listPublicKeys('ga'), [k]);
-      assert.equal(await store.publicKeyHolder('gk1'), 'ga');
-      assert.equal(await store.publicKeyHolder('gk-unknown'), undefined);
-      const race = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => store.addPublicKey(owner, { ...k, id: 'gk-race' })));
+      await stores.keys.add('ga', k);
+      assert.deepEqual(await stores.keys.list('ga'), [k]);
+      assert.equal(await stores.keys.holderOf('gk1'), 'ga');
+      assert.equal(await stores.keys.holderOf('gk-unknown'), undefined);
+      const race = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => stores.keys.add(owner, { ...k, id: 'gk-race' })));
       assert.equal(race.filter(Boolean).length, 1);
-      assert.equal(await store.publicKeyHolder('gk-race'), ['r1', 'r2', 'r3', 'r4'][race.indexOf(true)]);
+      assert.equal(await stores.keys.holderOf('gk-race'), ['r1', 'r2', 'r3', 'r4'][race.indexOf(true)]);
     });
 
     test('migration 0006: a key registered to several users stays with the first who registered it', async () => {
@@ -350,21 +372,21 @@ for (const backend of backends) {
         await migrateToLatest(old);
         const kept = await old.db.selectFrom('public_keys').select(['owner', 'id']).orderBy('id').execute();
         assert.deepEqual(kept.map((r) => [r.id, r.owner]), [['own', 'alone'], ['shared', 'early'], ['tied', 'tie-a']]);
-        const migrated = new KyselyMetadataStore(old);
-        assert.equal(await migrated.addPublicKey('someone', { id: 'shared', type: 'rsa', spki: 'AAAA', label: null, address: null, createdAt: 40 }), false);
+        const migrated = metadataStores(old);
+        assert.equal(await migrated.keys.add('someone', { id: 'shared', type: 'rsa', spki: 'AAAA', label: null, address: null, createdAt: 40 }), false);
       } finally {
         await drop();
       }
     });
 
     test('challenges: a jti is spent once, also by 50 concurrent spenders; spent ones are swept after they expire', async () => {
-      assert.equal(await store.consumeChallenge('jti-a', 1000), true);
-      assert.equal(await store.consumeChallenge('jti-a', 1000), false);
-      const results = await Promise.all(Array.from({ length: 50 }, () => store.consumeChallenge('jti-race', 5000)));
+      assert.equal(await stores.tokens.spendChallenge('jti-a', 1000), true);
+      assert.equal(await stores.tokens.spendChallenge('jti-a', 1000), false);
+      const results = await Promise.all(Array.from({ length: 50 }, () => stores.tokens.spendChallenge('jti-race', 5000)));
       assert.equal(results.filter(Boolean).length, 1);
-      await store.sweep(2000, 1);
-      assert.equal(await store.consumeChallenge('jti-a', 1000), true, 'swept once expired (an expired token is refused before this)');
-      assert.equal(await store.consumeChallenge('jti-race', 5000), false, 'not swept before it expires');
+      await stores.maintenance.sweep(2000, 1);
+      assert.equal(await stores.tokens.spendChallenge('jti-a', 1000), true, 'swept once expired (an expired token is refused before this)');
+      assert.equal(await stores.tokens.spendChallenge('jti-race', 5000), false, 'not swept before it expires');
     });
 
     test('parcels: recorded with their object in one step; an existing id is returned unchanged; deleted together', async () => {
@@ -372,21 +394,21 @@ for (const backend of backends) {
       const path = `parcels/${id}`;
       const obj = (blobKey: string) => ({ path, blobKey, size: 3, sha256: 'ab'.repeat(32), contentType: 'application/octet-stream', createdAt: 10, updatedAt: 10 });
       const parcel = { id, owner: 'pa', metadata: '{"n":1}', createdAt: 10 };
-      assert.deepEqual(await store.parcelPut(parcel, obj('pb1')), {});
-      assert.deepEqual(await store.parcelGet(id), parcel);
-      assert.equal((await store.objectGet('pa', path))?.blobKey, 'pb1');
-      const again = await store.parcelPut({ ...parcel, owner: 'pz', metadata: '{}' }, obj('pb2'));
+      assert.deepEqual(await stores.parcels.put(parcel.owner, parcel, obj('pb1')), {});
+      assert.deepEqual(await stores.parcels.find(id), parcel);
+      assert.equal((await stores.objects.get('pa', path))?.blobKey, 'pb1');
+      const again = await stores.parcels.put('pz', { ...parcel, metadata: '{}' }, obj('pb2'));
       assert.deepEqual(again.existing, parcel, 'the first upload stands');
-      assert.equal(await store.objectGet('pz', path), undefined, 'nothing written for the second uploader');
-      assert.equal((await store.objectGet('pa', path))?.blobKey, 'pb1');
-      assert.equal(await store.parcelDelete('pz', id, path), undefined, 'only the owner deletes');
-      assert.ok(await store.parcelGet(id));
-      assert.equal((await store.parcelDelete('pa', id, path))?.blobKey, 'pb1');
-      assert.equal(await store.parcelGet(id), undefined);
-      assert.equal(await store.objectGet('pa', path), undefined);
+      assert.equal(await stores.objects.get('pz', path), undefined, 'nothing written for the second uploader');
+      assert.equal((await stores.objects.get('pa', path))?.blobKey, 'pb1');
+      assert.equal(await stores.parcels.delete('pz', id, path), undefined, 'only the owner deletes');
+      assert.ok(await stores.parcels.find(id));
+      assert.equal((await stores.parcels.delete('pa', id, path))?.blobKey, 'pb1');
+      assert.equal(await stores.parcels.find(id), undefined);
+      assert.equal(await stores.objects.get('pa', path), undefined);
       // An object already at the path (written before) is replaced and handed back.
-      await store.objectPut('pa', obj('old'));
-      assert.equal((await store.parcelPut(parcel, obj('new'))).previousObject?.blobKey, 'old');
+      await stores.objects.put('pa', obj('old'));
+      assert.equal((await stores.parcels.put(parcel.owner, parcel, obj('new'))).previousObject?.blobKey, 'old');
     });
 
     test('parcels: concurrent uploads of one id: one is recorded, the others get it as existing', async () => {
@@ -394,25 +416,25 @@ for (const backend of backends) {
       const path = `parcels/${id}`;
       const results = await Promise.all(
         ['r1', 'r2', 'r3', 'r4'].map((owner) =>
-          store.parcelPut({ id, owner, metadata: '{}', createdAt: 1 }, { path, blobKey: `b-${owner}`, size: 1, sha256: 'cd'.repeat(32), contentType: 'x/y', createdAt: 1, updatedAt: 1 }),
+          stores.parcels.put(owner, { id, metadata: '{}', createdAt: 1 }, { path, blobKey: `b-${owner}`, size: 1, sha256: 'cd'.repeat(32), contentType: 'x/y', createdAt: 1, updatedAt: 1 }),
         ),
       );
       assert.equal(results.filter((r) => r.existing === undefined).length, 1);
-      const winner = (await store.parcelGet(id))!.owner;
+      const winner = (await stores.parcels.find(id))!.owner;
       assert.ok(results.every((r) => r.existing === undefined || r.existing.owner === winner));
     });
 
     test('deleting a user deletes their parcels', async () => {
-      const u = (await store.createUser(newUser('parcel-owner')))!;
+      const u = (await stores.users.create(newUser('parcel-owner')))!;
       const id = '00000001' + 'EF'.repeat(32);
-      await store.parcelPut({ id, owner: u.id, metadata: '{}', createdAt: 1 }, { path: `parcels/${id}`, blobKey: 'pk', size: 1, sha256: 'ef'.repeat(32), contentType: 'x/y', createdAt: 1, updatedAt: 1 });
-      await store.deleteUser(u.id);
-      assert.equal(await store.parcelGet(id), undefined);
+      await stores.parcels.put(u.id, { id, metadata: '{}', createdAt: 1 }, { path: `parcels/${id}`, blobKey: 'pk', size: 1, sha256: 'ef'.repeat(32), contentType: 'x/y', createdAt: 1, updatedAt: 1 });
+      await stores.users.delete(u.id);
+      assert.equal(await stores.parcels.find(id), undefined);
     });
 
     test('ping answers', async () => {
-      await store.ping();
-      assert.ok(['sqlite', 'postgres'].includes(store.dialect));
+      await stores.maintenance.ping();
+      assert.ok(['sqlite', 'postgres'].includes(stores.dialect));
     });
   });
 }

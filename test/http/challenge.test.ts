@@ -271,7 +271,7 @@ test('AMO-like client: the P-256 address self-registers; upload, download, inspe
   const created = list.users.find((u) => u.username === address);
   assert.ok(created, 'GET /v1/users lists the address');
   assert.equal(created.admin, false);
-  const stored = await selfReg.coffer.services.store.listPublicKeys(created.public_id);
+  const stored = await selfReg.coffer.internals.stores.keys.list(created.public_id);
   assert.deepEqual(stored.map((k) => [k.type, k.address]), [['p256', address]]);
   const again = await selfReg.fetch(`/v1/users/${address}/keys`, { method: 'POST', headers: bearer(adminToken, JSON_HEADERS), body: JSON.stringify({ key }) });
   await expectStatus(again, 409, 'the key is registered to the address user already');
@@ -350,7 +350,7 @@ test('AMO-like client: 10 concurrent first requests of a new address all succeed
   const list = (await (await selfReg.fetch('/v1/users', { headers: bearer(await selfReg.adminToken()) })).json()) as { users: { username: string; public_id: string }[] };
   const created = list.users.filter((u) => u.username === address);
   assert.equal(created.length, 1);
-  assert.equal((await selfReg.coffer.services.store.listPublicKeys(created[0]!.public_id)).length, 1, 'the key is registered once');
+  assert.equal((await selfReg.coffer.internals.stores.keys.list(created[0]!.public_id)).length, 1, 'the key is registered once');
 });
 
 test('the AMO test vector’s signature verifies (its token is AMO’s, so Coffer refuses it with 401, not 400 or 500)', async () => {

@@ -21,7 +21,7 @@ const age = async (file: string, ms: number) => {
 };
 
 test('orphan blobs and dead temp files older than the grace period are swept; nothing else is', async () => {
-  const { blobs, objects } = server.coffer.services;
+  const { blobs, sweeper } = server.coffer.internals;
   const newBlobKey = () => blobs.newKey('keeper');
   const token = await server.createUser('keeper');
   const put = await server.fetch('/v1/objects/kept.txt', { method: 'PUT', headers: bearer(token), body: 'kept' });
@@ -41,7 +41,7 @@ test('orphan blobs and dead temp files older than the grace period are swept; no
   const keptKey = (await readdir(path.join(server.dataDir, 'blobs'), { recursive: true })).map(String).find((n) => /[0-9a-f]{32}$/.test(n) && !n.endsWith(orphan) && !n.endsWith(young))!;
   await age(path.join(server.dataDir, 'blobs', keptKey), 2 * hour);
 
-  assert.equal(await objects.sweepOrphans(hour), 2, 'the orphan and the temp file');
+  assert.equal(await sweeper.sweepOrphans(hour), 2, 'the orphan and the temp file');
   await assert.rejects(stat(blobFile(orphan)));
   await assert.rejects(stat(temp));
   await stat(blobFile(young));

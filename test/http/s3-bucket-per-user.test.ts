@@ -47,9 +47,9 @@ test("each user's objects land in their own bucket, and everything else works as
   assert.equal(await (await server.fetch('/v1/objects/up.bin', { headers: bearer(alice) })).text(), 'direct');
 
   // An orphan in a user's bucket is found by the sweep; blobs in use are not touched.
-  const { blobs, objects } = server.coffer.services;
+  const { blobs, sweeper } = server.coffer.internals;
   await blobs.put(blobs.newKey('alice'), Readable.from([Buffer.from('orphan')]));
-  assert.equal(await objects.sweepOrphans(0), 1);
+  assert.equal(await sweeper.sweepOrphans(0), 1);
   assert.equal((await keysIn(`${base}-alice`)).length, 2);
 
   assert.equal((await server.fetch('/v1/objects/a.txt', { method: 'DELETE', headers: bearer(alice) })).status, 200);
@@ -70,9 +70,9 @@ test('the orphan sweep reaches only the buckets Coffer made: a bucket named {buc
   const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: `${base}-carol` }));
   assert.deepEqual(tags.TagSet, [{ Key: 'coffer-blob-store', Value: base }]);
 
-  const { blobs, objects } = server.coffer.services;
+  const { blobs, sweeper } = server.coffer.internals;
   await blobs.put(blobs.newKey('carol'), Readable.from([Buffer.from('orphan of carol')]));
-  assert.equal(await objects.sweepOrphans(0), 1, "carol's orphan, and nothing in the foreign bucket");
+  assert.equal(await sweeper.sweepOrphans(0), 1, "carol's orphan, and nothing in the foreign bucket");
   assert.deepEqual(await keysIn(foreign), ['0123456789abcdef0123456789abcdef']);
   assert.equal((await keysIn(`${base}-carol`)).length, 1, "carol's object stays");
   s3.destroy();

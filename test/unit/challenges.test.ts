@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isAssertion } from '../../src/auth/assertions.js';
-import { parseOperation } from '../../src/auth/challenges.js';
+import { parseOperation } from '../../src/parcels/challenges.js';
 import { CofferError } from '../../src/errors.js';
 
 const HASH = 'ab'.repeat(32);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CofferError } from '../../src/errors.js';
-import { parseEncodedKeyPath, parseKeyPath } from '../../src/kv/key-path.js';
+import { parseEncodedKeyPath, parseKeyPath } from '../../src/paths/key-path.js';
 
 function rejects(path: string, message: RegExp, parse = parseKeyPath) {
   assert.throws(() => parse(path), (e: unknown) => e instanceof CofferError && e.status === 400 && e.code === 'invalid_key' && message.test(e.message));

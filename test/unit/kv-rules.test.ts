@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CofferError } from '../../src/errors.js';
 import { prefersJson } from '../../src/http/routes/kv.js';
-import { entityTag, etagMatches, parseTtl } from '../../src/kv/kv-service.js';
+import { entityTag } from '../../src/kv/kv-service.js';
+import { parseTtl } from '../../src/kv/ttl.js';
+import { etagMatches } from '../../src/util/entity-tags.js';
 import { prefixUpperBound } from '../../src/util/prefix.js';
 
 test('Accept prefers JSON only when application/json has the highest q, first among equals', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from '../../src/auth/passwords.js';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from '../../src/users/passwords.js';
 import { CofferError } from '../../src/errors.js';
 
 test('argon2id hashes verify the right password only', async () => {

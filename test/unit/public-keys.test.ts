@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { constants, createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { test } from 'node:test';
-import { decodeBinary, parsePublicKey, verifySignature } from '../../src/auth/public-keys.js';
+import { decodeBinary, parsePublicKey, verifySignature } from '../../src/keys/public-keys.js';
 import { CofferError } from '../../src/errors.js';
 
 // SPEC §2 test vector (from AMO's public tests).

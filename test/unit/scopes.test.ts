@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_GRANTS, effectiveGrants, narrowScopes } from '../../src/auth/scopes.js';
+import { DEFAULT_GRANTS, effectiveGrants, narrowScopes } from '../../src/users/scopes.js';
 
 test('new users get every scope but admin', () => {
   assert.deepEqual(DEFAULT_GRANTS, ['kv:read', 'kv:write', 'objects:read', 'objects:write', 'presign']);

@@ -1,7 +1,7 @@
 /** Login, tokens, JWKS: SPEC §2 "Login and tokens". */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
 import { Claims, TokenResponse } from '../schemas.js';
@@ -56,9 +56,8 @@ export function authPublicRoutes(app: FastifyInstance, s: Services): void {
   );
 
   app.get('/.well-known/jwks.json', { schema: { tags: ['auth'], summary: 'Public keys that verify access tokens' } }, async (_request, reply) => {
-    await s.signingKeys.reloadIfChanged();
     reply.header('cache-control', 'public, max-age=300');
-    return s.signingKeys.jwks();
+    return s.auth.jwks();
   });
 }
 
@@ -99,10 +98,6 @@ export function authProtectedRoutes(app: FastifyInstance, s: Services): void {
       config: { scope: 'admin' },
       schema: { tags: ['auth'], summary: 'Start signing with a new key; old tokens stay valid until they expire', security: bearer },
     },
-    async (request) => {
-      const kid = await s.signingKeys.rotate();
-      s.audit('signing_key.rotate', { by: principalOf(request).user.username, kid });
-      return { kid };
-    },
+    async (request) => s.auth.rotateSigningKey(principalOf(request)),
   );
 }

@@ -1,7 +1,7 @@
 /** Public keys: SPEC §2. JSON {"key","label"}, or the PEM itself as the body. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../../app.js';
-import { toKeyView } from '../../auth/key-service.js';
+import type { Services } from '../../services.js';
+import { toKeyView } from '../../keys/key-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields, mediaType } from '../body.js';
 

@@ -1,9 +1,11 @@
 /** The key/value store: SPEC §3. One wildcard route per method under /v1/data/. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../../app.js';
-import { badRequest, CofferError } from '../../errors.js';
-import { etagMatches, MAX_LIST_LIMIT, parseTtl, type IncomingValue } from '../../kv/kv-service.js';
-import type { KvEntry } from '../../storage/meta/metadata-store.js';
+import type { Services } from '../../services.js';
+import { badRequest } from '../../errors.js';
+import { MAX_LIST_LIMIT, type IncomingValue } from '../../kv/kv-service.js';
+import type { KvEntry } from '../../kv/kv-store.js';
+import { parseTtl } from '../../kv/ttl.js';
+import { etagMatches } from '../../util/entity-tags.js';
 import { principalOf } from '../auth-context.js';
 import { FORM, isJson, mediaType } from '../body.js';
 import { parseFlag, parseLimit, pathAfter, prefers, single, userContentHeaders, type Query } from '../request-parts.js';
@@ -144,7 +146,7 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
         return { key: path, deleted: true };
       }
       if (!parseFlag(request.query as Query, 'recursive')) {
-        throw new CofferError(400, 'invalid_request', `"${path || '/'}" is a directory: add ?recursive=true to delete everything below it.`);
+        throw badRequest(`"${path || '/'}" is a directory: add ?recursive=true to delete everything below it.`);
       }
       return { dir: path, deleted: await s.kv.deleteTree(owner, path) };
     },

@@ -4,11 +4,14 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services.js';
 import { badRequest, CofferError } from '../../errors.js';
-import { etagMatches } from '../../kv/kv-service.js';
-import { DEFAULT_OBJECT_LIST_LIMIT, etagOf, ObjectService, toObjectView } from '../../parcels/object-service.js';
-import type { ObjectRecord } from '../../storage/meta/metadata-store.js';
+import type { ObjectRecord } from '../../objects/object-index.js';
+import { DEFAULT_OBJECT_LIST_LIMIT } from '../../objects/object-listing.js';
+import type { ObjectService } from '../../objects/object-service.js';
+import { etagOf, toObjectView } from '../../objects/object-view.js';
+import { objectPathOf } from '../../paths/key-path.js';
+import { etagMatches } from '../../util/entity-tags.js';
 import { principalOf } from '../auth-context.js';
 import { parseLimit, pathAfter, single, userContentHeaders, type Query } from '../request-parts.js';
 
@@ -85,7 +88,7 @@ export async function sendObject(request: FastifyRequest, reply: FastifyReply, o
   if (inm !== undefined && etagMatches(inm, etagOf(object), 'weak')) return reply.code(304).send();
   const range = parseRange(request.headers.range, object.size);
   if (range === 'unsatisfiable') {
-    throw new CofferError(416, 'range_not_satisfiable', `The object has ${object.size} bytes; the range asks for none of them.`, {
+    throw new CofferError('range_not_satisfiable', `The object has ${object.size} bytes; the range asks for none of them.`, {
       'content-range': `bytes */${object.size}`,
     });
   }
@@ -156,7 +159,7 @@ export function objectRoutes(app: FastifyInstance, s: Services): void {
       schema: { tags: ['objects'], summary: 'Upload (stream) an object; x-coffer-sha256 is checked before it is committed', security: bearer },
     },
     async (request, reply) => {
-      const path = ObjectService.parsePath(pathAfter(request, PREFIX, 'object path').path);
+      const path = objectPathOf(pathAfter(request, PREFIX, 'object path'));
       const { object, created } = await s.objects.put(principalOf(request).user, path, bodyStream(request), uploadOptions(request));
       return writeAnswer(reply, object, created);
     },
@@ -178,7 +181,7 @@ export function objectRoutes(app: FastifyInstance, s: Services): void {
     `${PREFIX}*`,
     { config: { scope: 'objects:write' }, schema: { tags: ['objects'], summary: 'Delete an object', security: bearer } },
     async (request) => {
-      const path = ObjectService.parsePath(pathAfter(request, PREFIX, 'object path').path);
+      const path = objectPathOf(pathAfter(request, PREFIX, 'object path'));
       await s.objects.delete(principalOf(request).user.id, path);
       return { path, deleted: true };
     },

@@ -4,13 +4,14 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../../app.js';
-import type { ChallengeGrant, OperationName } from '../../auth/challenges.js';
+import type { Services } from '../../services.js';
+import type { ChallengeGrant, OperationName } from '../../parcels/challenges.js';
 import { badRequest, forbidden } from '../../errors.js';
 import { jsonTooLarge, readParcelJson } from '../../parcels/parcel-json.js';
 import { parseParcelId } from '../../parcels/parcel-id.js';
 import { parcelMetadata } from '../../parcels/parcel-service.js';
-import type { ObjectRecord, ParcelRecord } from '../../storage/meta/metadata-store.js';
+import type { ObjectRecord } from '../../objects/object-index.js';
+import type { ParcelRecord } from '../../parcels/parcel-store.js';
 import { isAddressName } from '../../users/username.js';
 import { bodyFields, isJson, mediaType } from '../body.js';
 import { hexOf } from '../../util/hex.js';
@@ -142,9 +143,8 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
       const key = single(request.query as Query, 'key');
       if (key !== undefined) {
         if (key !== 'metadata' && key !== 'owner') throw badRequest(`"key" may be "metadata" or "owner", not "${key.slice(0, 50)}".`);
-        const parcel = await s.parcels.get(id);
-        if (key === 'metadata') return reply.type('application/json; charset=utf-8').send(`{"metadata":${parcel.metadata}}`);
-        return { owner: (await s.store.getUserById(parcel.owner))?.username ?? null };
+        if (key === 'metadata') return reply.type('application/json; charset=utf-8').send(`{"metadata":${(await s.parcels.get(id)).metadata}}`);
+        return { owner: await s.parcels.ownerName(id) };
       }
       const grant = grantOf(request);
       const { parcel, object } = await s.parcels.open(grant.user.id, id);

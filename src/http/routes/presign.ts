@@ -1,9 +1,10 @@
 /** Presigned URLs: SPEC §4. POST /v1/presign signs; /v1/presigned/{path} serves Coffer-signed URLs. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../../app.js';
-import { PRESIGNED_ROUTE } from '../../parcels/presign-service.js';
+import type { Services } from '../../services.js';
+import { PRESIGNED_ROUTE } from '../../objects/presign-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
+import { objectPathOf } from '../../paths/key-path.js';
 import { pathAfter } from '../request-parts.js';
 import { acceptStreamedBodies, bodyStream, sendObject, uploadOptions, writeAnswer } from './objects.js';
 
@@ -34,7 +35,7 @@ export function presignedRoutes(app: FastifyInstance, s: Services): void {
   acceptStreamedBodies(app);
 
   const grantOf = (request: FastifyRequest, method: 'GET' | 'PUT') =>
-    s.presign.authorize(method, pathAfter(request, PRESIGNED_ROUTE, 'object path').path, request.query as Record<string, unknown>);
+    s.presign.authorize(method, objectPathOf(pathAfter(request, PRESIGNED_ROUTE, 'object path')), request.query as Record<string, unknown>);
 
   const read = (withBody: boolean) => async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const grant = await grantOf(request, 'GET');

@@ -1,7 +1,7 @@
 /** Users: SPEC §2. */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { Services } from '../../app.js';
+import type { Services } from '../../services.js';
 import { toUserView } from '../../users/user-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';

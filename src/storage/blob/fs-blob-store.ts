@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore, ByteRange, PutOptions, PutResult } from './blob-store.js';
 import { syncDir } from '../../util/atomic-file.js';
-import { HashingCounter, hashMismatch } from './hashing.js';
+import { checkSha256, HashingCounter } from './hashing.js';
 
 const KEY = /^[0-9a-z]{16,128}$/;
 const WRITE_BATCH = 1024 * 1024;
@@ -57,7 +57,7 @@ export class FsBlobStore implements BlobStore {
       }, options.signal ? { signal: options.signal } : {});
       await file.sync();
       const sha256 = counter.digest();
-      if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) throw hashMismatch(options.expectedSha256, sha256);
+      checkSha256(options.expectedSha256, sha256);
       await file.close();
       await rename(tmp, final);
       committed = true;

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { CofferError } from '../../errors.js';
+import { HashMismatchError, TooLargeError } from '../../errors.js';
 
-/**
- * Passes bytes through unchanged while counting them and hashing them with SHA-256; fails the
- * stream with 413 once more than `maxBytes` went by.
- */
 /** 64 hex digits, in either case: the form of a SHA-256 a client sends. */
 export function isSha256Hex(value: string): boolean {
   return /^[0-9a-fA-F]{64}$/.test(value);
 }
 
+/**
+ * Passes bytes through unchanged while counting them and hashing them with SHA-256; fails the
+ * stream with TooLargeError once more than `maxBytes` went by.
+ */
 export class HashingCounter extends Transform {
   size = 0;
   private readonly hash = createHash('sha256');
@@ -26,7 +26,7 @@ export class HashingCounter extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.size += chunk.length;
     if (this.size > this.maxBytes) {
-      callback(new CofferError(413, 'payload_too_large', `The body is larger than the ${this.maxBytes} bytes allowed here.`));
+      callback(new TooLargeError(this.maxBytes));
       return;
     }
     this.hash.update(chunk);
@@ -39,6 +39,7 @@ export class HashingCounter extends Transform {
   }
 }
 
-export function hashMismatch(expected: string, actual: string): CofferError {
-  return new CofferError(400, 'hash_mismatch', `The body's SHA-256 is ${actual}, not the ${expected.toLowerCase()} that was announced; nothing was stored.`);
+/** Throws when `actual` is not the SHA-256 the client announced (any case). */
+export function checkSha256(expected: string | undefined, actual: string): void {
+  if (expected !== undefined && expected.toLowerCase() !== actual) throw new HashMismatchError(expected, actual);
 }

@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore, ByteRange, PresignedRequest, PutOptions, PutResult } from './blob-store.js';
-import { HashingCounter, hashMismatch } from './hashing.js';
+import { checkSha256, HashingCounter } from './hashing.js';
 
 export interface S3Settings {
   endpoint: string | undefined;
@@ -144,9 +144,11 @@ export class S3BlobStore implements BlobStore {
     if (options.size !== undefined && options.size <= MAX_SINGLE_PUT) await this.putStreamed(key, body, counter, options.size, options);
     else await this.putMultipart(key, body, counter, options);
     const sha256 = counter.digest();
-    if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) {
+    try {
+      checkSha256(options.expectedSha256, sha256);
+    } catch (e) {
       await this.delete(key);
-      throw hashMismatch(options.expectedSha256, sha256);
+      throw e;
     }
     return { size: counter.size, sha256 };
   }

@@ -49,3 +49,17 @@ export function parseKeyPath(path: string, what = 'key'): KeyPath {
   });
   return { path, isDir };
 }
+
+/** A checked object path: the key rules of SPEC §3, and a name rather than a directory. */
+export type ObjectPath = string & { readonly __objectPath: true };
+
+/** An object path from a parsed key path; 400 for a directory. */
+export function objectPathOf(parsed: KeyPath): ObjectPath {
+  if (parsed.isDir) throw badRequest(`"${parsed.path}" ends in "/": an object needs a name, not a directory.`, 'invalid_key');
+  return parsed.path as ObjectPath;
+}
+
+/** An object path from a raw string (a JSON field, say). */
+export function parseObjectPath(path: string): ObjectPath {
+  return objectPathOf(parseKeyPath(path, 'object path'));
+}

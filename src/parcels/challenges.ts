@@ -6,16 +6,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
+import type { SigningKeys } from '../auth/signing-keys.js';
+import type { TokenStore } from '../auth/token-store.js';
 import { badRequest, CofferError, forbidden } from '../errors.js';
-import { parseParcelId } from '../parcels/parcel-id.js';
+import type { KeyService } from '../keys/key-service.js';
+import { parsePublicKey, verifySignature, type ParsedPublicKey } from '../keys/public-keys.js';
+import type { Audit } from '../ops/audit.js';
 import { isSha256Hex } from '../storage/blob/hashing.js';
-import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
+import { effectiveGrants, type Scope } from '../users/scopes.js';
 import type { UserService } from '../users/user-service.js';
-import type { Audit } from './audit.js';
-import { keyRecordOf } from './key-service.js';
-import { parsePublicKey, verifySignature, type ParsedPublicKey } from './public-keys.js';
-import { effectiveGrants, type Scope } from './scopes.js';
-import type { SigningKeys } from './signing-keys.js';
+import type { UserRecord, UserStore } from '../users/user-store.js';
+import { epochSeconds, type Clock } from '../util/clock.js';
+import { parseParcelId } from './parcel-id.js';
 
 /** The `typ` of challenge tokens: never accepted where an access token is expected, nor the reverse. */
 const CHALLENGE_TOKEN_TYPE = 'coffer-challenge+jwt';
@@ -61,7 +63,7 @@ export interface ChallengeSettings {
 const OPERATION_NAMES: readonly OperationName[] = ['upload', 'download', 'remove'];
 const SCOPE_OF: Record<OperationName, Scope> = { upload: 'objects:write', download: 'objects:read', remove: 'objects:write' };
 
-const refused = (message: string) => new CofferError(401, 'invalid_token', message);
+const refused = (message: string) => new CofferError('invalid_token', message);
 const CHALLENGE_PROBLEMS = {
   malformed: 'X-Auth-Token is not a challenge token from POST /api/v1/auth.',
   'unknown key': 'X-Auth-Token was signed by a key Coffer does not know.',
@@ -76,7 +78,6 @@ const CHALLENGE_PROBLEMS = {
  */
 const notProven = () =>
   new CofferError(
-    401,
     'invalid_signature',
     'X-Public-Key is not a key of this user, or X-Signature does not verify: sign the exact bytes of X-Auth-Token with the private key of a key registered to the user (or whose address is the user).',
   );
@@ -107,11 +108,14 @@ export function parseOperation(raw: unknown): ChallengeOperation {
 
 export class ChallengeService {
   constructor(
-    private readonly store: MetadataStore,
-    private readonly users: UserService,
-    private readonly keys: SigningKeys,
+    private readonly tokens: TokenStore,
+    private readonly users: UserStore,
+    private readonly accounts: UserService,
+    private readonly keys: KeyService,
+    private readonly signingKeys: SigningKeys,
     private readonly settings: ChallengeSettings,
     private readonly audit: Audit,
+    private readonly clock: Clock,
   ) {}
 
   /** POST /api/v1/auth: a token for any well-formed request; whether the user exists is not revealed. */
@@ -119,7 +123,7 @@ export class ChallengeService {
     const { user } = input;
     if (typeof user !== 'string' || user === '' || user.length > 200) throw badRequest('"user" is required: a username or a P-256 key address.');
     const operation = parseOperation(input.operation);
-    const now = Math.floor(Date.now() / 1000);
+    const now = epochSeconds(this.clock);
     const claims: ChallengeClaims = {
       iss: this.settings.issuer,
       user,
@@ -128,7 +132,7 @@ export class ChallengeService {
       iat: now,
       exp: now + this.settings.ttlSeconds,
     };
-    return { token: await this.keys.sign(claims, CHALLENGE_TOKEN_TYPE) };
+    return { token: await this.signingKeys.sign(claims, CHALLENGE_TOKEN_TYPE) };
   }
 
   /**
@@ -155,11 +159,11 @@ export class ChallengeService {
       this.audit('challenge.refused', { user: claims.user, key: key.id, reason: 'signature' });
       throw notProven();
     }
-    if (!(await this.store.consumeChallenge(claims.jti, claims.exp * 1000))) {
+    if (!(await this.tokens.spendChallenge(claims.jti, claims.exp * 1000))) {
       this.audit('challenge.replay', { user: claims.user, jti: claims.jti });
       throw refused('This challenge token was used already; ask POST /api/v1/auth for a new one.');
     }
-    const user = owner === 'create' ? await this.users.createKeyHolder(key.address!, keyRecordOf(key, 'self-registered')) : owner;
+    const user = owner === 'create' ? await this.selfRegister(key) : owner;
     if (!effectiveGrants(user).includes(SCOPE_OF[expected.name])) {
       throw forbidden(`User ${user.username} lacks the ${SCOPE_OF[expected.name]} grant that ${expected.name} needs.`, 'insufficient_scope');
     }
@@ -167,11 +171,11 @@ export class ChallengeService {
   }
 
   private async verifyToken(token: string): Promise<ChallengeClaims> {
-    const payload = await this.keys.verify(
+    const payload = await this.signingKeys.verify(
       token,
       CHALLENGE_TOKEN_TYPE,
       // Only Coffer's own clocks are involved: a challenge lives exactly its lifetime.
-      { issuer: this.settings.issuer, clockTolerance: 0, requiredClaims: ['exp', 'jti', 'user', 'operation'] },
+      { issuer: this.settings.issuer, clockTolerance: 0, currentDate: new Date(this.clock.now()), requiredClaims: ['exp', 'jti', 'user', 'operation'] },
       (problem) => refused(CHALLENGE_PROBLEMS[problem]),
     );
     if (typeof payload.user !== 'string' || typeof payload.jti !== 'string') throw refused('X-Auth-Token lacks the challenge claims.');
@@ -185,8 +189,8 @@ export class ChallengeService {
    * the address does ('create' when it is to be self-registered once the signature checks out).
    */
   private async ownerOf(identity: string, key: ParsedPublicKey): Promise<UserRecord | 'create'> {
-    const holderId = await this.store.publicKeyHolder(key.id);
-    const holder = holderId === undefined ? undefined : await this.store.getUserById(holderId);
+    const holderId = await this.keys.holderOf(key.id);
+    const holder = holderId === undefined ? undefined : await this.users.getById(holderId);
     const byAddress = key.address !== undefined && identity.toUpperCase() === key.address;
     let reason: string;
     if (holder && (holder.username === identity || byAddress)) {
@@ -195,7 +199,7 @@ export class ChallengeService {
     } else if (holder) {
       reason = 'key registered to another user';
     } else if (byAddress) {
-      const addressUser = await this.store.getUserByName(key.address!);
+      const addressUser = await this.users.getByName(key.address!);
       if (addressUser && !addressUser.disabled) return addressUser;
       if (!addressUser && this.settings.selfRegistration) return 'create';
       reason = addressUser ? 'user disabled' : 'unknown address, self-registration off';
@@ -204,6 +208,16 @@ export class ChallengeService {
     }
     this.audit('challenge.refused', { user: identity, key: key.id, reason });
     throw notProven();
+  }
+
+  /** Makes the user named by the key's address, with the key registered (a concurrent first request may have made it). */
+  private async selfRegister(key: ParsedPublicKey): Promise<UserRecord> {
+    const { user, created } = await this.accounts.createKeyHolder(key.address!);
+    if (created) {
+      await this.keys.registerParsed(user, key, 'self-registered');
+      this.audit('user.self_register', { username: user.username, key: key.id });
+    }
+    return user;
   }
 }
 

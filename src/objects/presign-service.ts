@@ -11,12 +11,14 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MAX_ASSERTION_SECONDS } from '../auth/assertions.js';
-import { effectiveGrants, type Scope } from '../auth/scopes.js';
 import type { Principal } from '../auth/tokens.js';
 import { badRequest, CofferError, forbidden, insufficientScope, invalidToken } from '../errors.js';
+import { parseObjectPath, type ObjectPath } from '../paths/key-path.js';
 import type { BlobStore } from '../storage/blob/blob-store.js';
-import type { MetadataStore, UserRecord } from '../storage/meta/metadata-store.js';
-import { ObjectService } from './object-service.js';
+import { effectiveGrants, type Scope } from '../users/scopes.js';
+import type { UserRecord, UserStore } from '../users/user-store.js';
+import { epochSeconds, type Clock } from '../util/clock.js';
+import type { ObjectService } from './object-service.js';
 
 export const MAX_PRESIGN_SECONDS = 7 * 86_400;
 export const DEFAULT_PRESIGN_SECONDS = 3600;
@@ -42,14 +44,14 @@ export interface PresignAnswer {
 /** What a Coffer-signed URL grants, once its signature, expiry and maker have checked out. */
 export interface PresignedGrant {
   owner: UserRecord;
-  path: string;
+  path: ObjectPath;
   method: 'GET' | 'PUT';
 }
 
 /** The object scope a presigned method needs, beyond `presign` itself. */
 const SCOPE_OF_METHOD: Record<'GET' | 'PUT', Scope> = { GET: 'objects:read', PUT: 'objects:write' };
 
-const refusedUrl = (message: string, code: 'invalid_signature' | 'expired' | 'forbidden' = 'invalid_signature') => new CofferError(403, code, message);
+const refusedUrl = (message: string, code: 'presigned_url_invalid' | 'presigned_url_expired' | 'forbidden' = 'presigned_url_invalid') => new CofferError(code, message);
 
 function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
@@ -75,10 +77,11 @@ function fileAlias(file: string): string {
 
 export class PresignService {
   constructor(
-    private readonly store: Pick<MetadataStore, 'getUserById'>,
+    private readonly users: UserStore,
     private readonly blobs: BlobStore,
     private readonly objects: ObjectService,
     private readonly secret: Buffer,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -90,12 +93,12 @@ export class PresignService {
     const byAssertion = caller.via === 'assertion';
     const rawPath = input.path ?? (typeof input.file === 'string' ? fileAlias(input.file) : input.file);
     if (typeof rawPath !== 'string' || rawPath === '') throw badRequest('Send the object\'s "path" (alias "file").');
-    const path = ObjectService.parsePath(rawPath);
+    const path = parseObjectPath(rawPath);
     // The presign prototype's client sends {"file","user"} and means an upload.
     const method = input.method === undefined ? (input.file !== undefined && input.path === undefined ? 'PUT' : 'GET') : input.method;
     if (method !== 'GET' && method !== 'PUT') throw badRequest('"method" must be "GET" or "PUT".');
     if (!caller.scopes.has(SCOPE_OF_METHOD[method])) throw insufficientScope(SCOPE_OF_METHOD[method]);
-    if (method === 'PUT') ObjectService.assertWritable(path);
+    if (method === 'PUT') this.objects.assertWritable(path);
     if (input.user !== undefined && input.user !== user.username) {
       // For an assertion a foreign "user" is a refused assertion (401), for a token a forbidden request.
       if (byAssertion) throw invalidToken(`The assertion was signed for "${user.username}", not "${String(input.user)}".`);
@@ -103,7 +106,7 @@ export class PresignService {
     }
     if (input.content_type !== undefined && typeof input.content_type !== 'string') throw badRequest('"content_type" must be a string.');
     const expiresIn = parseExpiresIn(input.expires_in, byAssertion ? MAX_ASSERTION_SECONDS : MAX_PRESIGN_SECONDS);
-    const expiresAt = Math.floor(Date.now() / 1000) + expiresIn;
+    const expiresAt = epochSeconds(this.clock) + expiresIn;
 
     let url: string;
     let headers: Record<string, string> = {};
@@ -131,20 +134,20 @@ export class PresignService {
    * maker's token version, so a password change or a disable kills it), its expiry, and that its
    * maker may still do what it grants. Throws 403 otherwise.
    */
-  async authorize(method: 'GET' | 'PUT', path: string, query: Record<string, unknown>): Promise<PresignedGrant> {
+  async authorize(method: 'GET' | 'PUT', path: ObjectPath, query: Record<string, unknown>): Promise<PresignedGrant> {
     const { owner: ownerId, expires, signature } = query;
     const signedMethod = query.method;
     if (typeof ownerId !== 'string' || typeof expires !== 'string' || typeof signature !== 'string' || typeof signedMethod !== 'string') {
       throw refusedUrl('This presigned URL is incomplete; ask for a new one (POST /v1/presign).');
     }
-    const owner = /^[0-9a-f-]{36}$/.test(ownerId) ? await this.store.getUserById(ownerId) : undefined;
+    const owner = /^[0-9a-f-]{36}$/.test(ownerId) ? await this.users.getById(ownerId) : undefined;
     const given = Buffer.from(signature);
     const expected = /^\d+$/.test(expires) ? Buffer.from(this.sign(signedMethod, ownerId, path, Number(expires), owner?.tokenVersion ?? 0)) : Buffer.alloc(0);
     if (expected.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw refusedUrl('The signature of this presigned URL does not match: it was altered, or its maker changed their password since.');
     }
     if (signedMethod !== method) throw refusedUrl(`This URL was signed for ${signedMethod}, not ${method}.`);
-    if (Number(expires) * 1000 <= Date.now()) throw refusedUrl('This presigned URL has expired; ask for a new one.', 'expired');
+    if (Number(expires) * 1000 <= this.clock.now()) throw refusedUrl('This presigned URL has expired; ask for a new one.', 'presigned_url_expired');
     if (!owner || owner.disabled) throw refusedUrl('The account that signed this URL is disabled or gone.', 'forbidden');
     const scope = SCOPE_OF_METHOD[method];
     if (!effectiveGrants(owner).includes(scope)) throw refusedUrl(`The account that signed this URL no longer holds the "${scope}" scope.`, 'forbidden');

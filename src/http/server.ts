@@ -1,0 +1,111 @@
+/**
+ * The HTTP server: Fastify with Coffer's parsers, limits, headers, error handling and docs, then
+ * the routes, each given the services only. Protected routes sit in one child context that
+ * authenticates first, so a new route cannot forget it.
+ */
+import { readFileSync } from 'node:fs';
+import cors from '@fastify/cors';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { badRequest } from '../errors.js';
+import type { Services } from '../services.js';
+import { jsonTooDeep, tooDeepMessage } from '../util/json-depth.js';
+import { requireAccessToken } from './auth-context.js';
+import { observeRequests } from './metrics.js';
+import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
+import { originFormTarget } from './request-target.js';
+import { authProtectedRoutes, authPublicRoutes } from './routes/auth.js';
+import { keyRoutes } from './routes/keys.js';
+import { kvRoutes } from './routes/kv.js';
+import { objectRoutes } from './routes/objects.js';
+import { opsRoutes } from './routes/ops.js';
+import { challengeRoutes, parcelRoutes } from './routes/parcels.js';
+import { presignedRoutes, presignRoutes } from './routes/presign.js';
+import { userPublicRoutes, userRoutes } from './routes/users.js';
+import { addSecurityHeaders } from './security-headers.js';
+
+/** A Fastify instance with Coffer's settings; its logger is the process's logger. */
+export async function createServer(config: Config): Promise<FastifyInstance> {
+  // Headers must arrive within headersTimeout (checked every second); a body may take as long as
+  // it likes while it keeps moving (connectionTimeout cuts a socket idle for bodyTimeoutMs).
+  const serverTimeouts = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 };
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Credentials never reach the log: no log line carries headers or bodies, and these paths
+      // are censored should one ever include request headers.
+      redact: ['req.headers.authorization', 'req.headers["x-access-tokens"]', 'req.headers["x-auth-token"]'],
+    },
+    // One line per request, written by observeRequests.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    connectionTimeout: config.bodyTimeoutMs,
+    requestTimeout: 0,
+    return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
+    rewriteUrl: originFormTarget,
+    clientErrorHandler: clientErrorHandler,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ...(config.tlsCert && config.tlsKey
+      ? { https: { ...serverTimeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : { http: serverTimeouts }),
+  });
+  installProblemHandlers(app);
+  app.decorateRequest('principal', null);
+  // Bodies of other types (text/plain included) reach the routes that take them (KV raw values)
+  // as bytes; the routes that want fields refuse them with 415.
+  app.removeContentTypeParser('text/plain');
+  // An empty body declared as JSON is no body (clients that set the header on every call).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    if (jsonTooDeep(body as string)) return done(badRequest(tooDeepMessage, 'invalid_json'), undefined);
+    return parseJson(request, body as string, done);
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  await app.register(formbody);
+  addSecurityHeaders(app, { https: Boolean(config.tlsCert) });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
+  }
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Coffer', version: '0.1.0', description: 'Storage service with token authentication' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          challenge: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'with X-Public-Key and X-Signature (SPEC §2)' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  return app;
+}
+
+/** Every route, with the services they call. */
+export async function registerRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  observeRequests(app, services.metrics);
+  await app.register(async (open) => {
+    opsRoutes(open, services);
+    authPublicRoutes(open, services);
+    userPublicRoutes(open, services);
+    challengeRoutes(open, services);
+    await open.register(async (presigned) => presignedRoutes(presigned, services));
+    // Its own context: signed requests (SPEC §2 challenge) and streamed or large JSON bodies.
+    await open.register(async (parcels) => parcelRoutes(parcels, services));
+  });
+  await app.register(async (protectedScope) => {
+    requireAccessToken(protectedScope, services.tokens, services.assertions);
+    authProtectedRoutes(protectedScope, services);
+    userRoutes(protectedScope, services);
+    kvRoutes(protectedScope, services);
+    keyRoutes(protectedScope, services);
+    presignRoutes(protectedScope, services);
+    // Its own context: uploads need a content-type parser that does not read the body.
+    await protectedScope.register(async (objectScope) => objectRoutes(objectScope, services));
+  });
+}

@@ -1,0 +1,38 @@
+/** MaintenanceStore on Kysely: the sweeps and checks that span every owner. */
+import { sql } from 'kysely';
+import type { PendingUpload } from '../../../objects/object-index.js';
+import type { MaintenanceStore } from '../../../ops/maintenance-store.js';
+import { toPending, type Db } from './rows.js';
+
+export class KyselyMaintenanceStore implements MaintenanceStore {
+  constructor(private readonly d: Db) {}
+
+  async sweep(now: number, loginWindowMs: number): Promise<void> {
+    const db = this.d.db;
+    await db.deleteFrom('used_challenges').where('expires_at', '<=', now).execute();
+    await db.deleteFrom('kv').where('expires_at', '<=', now).execute();
+    await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute();
+    await db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).execute();
+    await db.deleteFrom('refresh_families').where('expires_at', '<=', now).execute();
+    await db.deleteFrom('login_failures').where('window_start', '<=', now - loginWindowMs).execute();
+  }
+
+  async expiredPendingUploads(now: number, limit: number): Promise<PendingUpload[]> {
+    const rows = await this.d.db.selectFrom('pending_uploads').selectAll().where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+    return rows.map(toPending);
+  }
+
+  async blobReferenced(blobKey: string): Promise<boolean> {
+    const row = await this.d.db
+      .selectNoFrom((eb) => [
+        eb.exists(eb.selectFrom('objects').select('blob_key').where('blob_key', '=', blobKey)).as('indexed'),
+        eb.exists(eb.selectFrom('pending_uploads').select('blob_key').where('blob_key', '=', blobKey)).as('pending'),
+      ])
+      .executeTakeFirstOrThrow();
+    return Boolean(row.indexed) || Boolean(row.pending);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.d.db);
+  }
+}
