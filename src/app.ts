@@ -17,7 +17,7 @@ import { KvService } from './kv/kv-service.js';
 import { ObjectService } from './objects/object-service.js';
 import { ObjectSweeper } from './objects/object-sweeper.js';
 import { PresignService } from './objects/presign-service.js';
-import type { Audit } from './ops/audit.js';
+import type { Audit } from './util/audit.js';
 import { HealthService } from './ops/health-service.js';
 import { startSweeps } from './ops/sweeper.js';
 import { ChallengeService } from './parcels/challenges.js';

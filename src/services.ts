@@ -11,7 +11,7 @@ import type { KeyService } from './keys/key-service.js';
 import type { KvService } from './kv/kv-service.js';
 import type { ObjectService } from './objects/object-service.js';
 import type { PresignService } from './objects/presign-service.js';
-import type { Audit } from './ops/audit.js';
+import type { Audit } from './util/audit.js';
 import type { HealthService } from './ops/health-service.js';
 import type { ChallengeService } from './parcels/challenges.js';
 import type { ParcelService } from './parcels/parcel-service.js';

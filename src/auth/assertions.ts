@@ -11,7 +11,7 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type
 import { invalidToken } from '../errors.js';
 import type { KeyStore, PublicKeyRecord } from '../keys/key-store.js';
 import type { PublicKeyType } from '../keys/public-keys.js';
-import type { Audit } from '../ops/audit.js';
+import type { Audit } from '../util/audit.js';
 import { effectiveGrants, type Scope } from '../users/scopes.js';
 import type { UserStore } from '../users/user-store.js';
 import { isValidUsername } from '../users/username.js';

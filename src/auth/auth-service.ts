@@ -2,7 +2,7 @@
  * Login, refresh, logout, verify and introspect: the token life cycle of SPEC §2.
  */
 import { CofferError, badRequest } from '../errors.js';
-import type { Audit } from '../ops/audit.js';
+import type { Audit } from '../util/audit.js';
 import { verifyPassword } from '../users/passwords.js';
 import { effectiveGrants, narrowScopes, type Scope } from '../users/scopes.js';
 import type { UserRecord, UserStore } from '../users/user-store.js';

@@ -9,7 +9,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { invalidToken, CofferError } from '../errors.js';
-import type { Audit } from '../ops/audit.js';
+import type { Audit } from '../util/audit.js';
 import { effectiveGrants, isScope, type Scope } from '../users/scopes.js';
 import type { Actor } from '../users/user-service.js';
 import type { UserRecord } from '../users/user-store.js';

@@ -1,6 +1,6 @@
 /** Registered public keys (SPEC §2 "Public keys"): add, list, remove; a key has one holder. */
 import { badRequest, conflict, notFound } from '../errors.js';
-import type { Audit } from '../ops/audit.js';
+import type { Audit } from '../util/audit.js';
 import type { UserRecord } from '../users/user-store.js';
 import type { Clock } from '../util/clock.js';
 import type { KeyStore, PublicKeyRecord } from './key-store.js';

@@ -2,14 +2,22 @@
  * The object sweeps, across every owner: presigned uploads whose URL has expired are settled
  * (indexed if their bytes arrived, forgotten if not), and blobs nothing points at are deleted.
  */
-import type { MaintenanceStore } from '../ops/maintenance-store.js';
-import type { BlobStore } from '../storage/blob/blob-store.js';
+import type { BlobStore } from '../objects/blob-store.js';
 import type { Clock } from '../util/clock.js';
+import type { PendingUpload } from './object-index.js';
 import type { ObjectService } from './object-service.js';
+
+/** The sweeps' port: what they read across every owner. */
+export interface ObjectSweepStore {
+  /** Pending uploads of every owner whose URL expired before `now`. */
+  expiredPendingUploads(now: number, limit: number): Promise<PendingUpload[]>;
+  /** Whether any index entry or pending upload points at this blob. */
+  blobReferenced(blobKey: string): Promise<boolean>;
+}
 
 export class ObjectSweeper {
   constructor(
-    private readonly maintenance: MaintenanceStore,
+    private readonly maintenance: ObjectSweepStore,
     private readonly blobs: BlobStore,
     private readonly objects: ObjectService,
     private readonly clock: Clock,

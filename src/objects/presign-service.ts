@@ -14,7 +14,7 @@ import { MAX_ASSERTION_SECONDS } from '../auth/assertions.js';
 import type { Principal } from '../auth/tokens.js';
 import { badRequest, CofferError, forbidden, insufficientScope, invalidToken } from '../errors.js';
 import { parseObjectPath, type ObjectPath } from '../paths/key-path.js';
-import type { BlobStore } from '../storage/blob/blob-store.js';
+import type { BlobStore } from '../objects/blob-store.js';
 import { effectiveGrants, type Scope } from '../users/scopes.js';
 import type { UserRecord, UserStore } from '../users/user-store.js';
 import { epochSeconds, type Clock } from '../util/clock.js';

@@ -1,5 +1,5 @@
 /** Readiness (SPEC §6): the database and the blob store both answer. */
-import type { BlobStore } from '../storage/blob/blob-store.js';
+import type { BlobStore } from '../objects/blob-store.js';
 import type { MaintenanceStore } from './maintenance-store.js';
 
 export interface Readiness {

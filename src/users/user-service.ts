@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
-import type { Audit } from '../ops/audit.js';
+import type { Audit } from '../util/audit.js';
 import type { Clock } from '../util/clock.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
 import { DEFAULT_GRANTS, effectiveGrants, isScope, SCOPES, type Scope } from './scopes.js';

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { HashMismatchError, TooLargeError } from '../../src/errors.js';
-import type { BlobStore } from '../../src/storage/blob/blob-store.js';
+import type { BlobStore } from '../../src/objects/blob-store.js';
 import { FsBlobStore } from '../../src/storage/blob/fs-blob-store.js';
 import { createS3Client, S3BlobStore } from '../../src/storage/blob/s3-blob-store.js';
 import { startRgw, type Rgw } from '../helpers/ceph.js';

@@ -9,9 +9,9 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStore, ByteRange, PutOptions, PutResult } from './blob-store.js';
+import type { BlobStore, ByteRange, PutOptions, PutResult } from '../../objects/blob-store.js';
 import { syncDir } from '../../util/atomic-file.js';
-import { checkSha256, HashingCounter } from './hashing.js';
+import { checkSha256, HashingCounter } from '../../util/hashing.js';
 
 const KEY = /^[0-9a-z]{16,128}$/;
 const WRITE_BATCH = 1024 * 1024;

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Config } from '../../config.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from '../../objects/blob-store.js';
 import { FsBlobStore } from './fs-blob-store.js';
 
-export type { BlobStore } from './blob-store.js';
+export type { BlobStore } from '../../objects/blob-store.js';
 
 export async function createBlobStore(config: Config): Promise<BlobStore> {
   if (config.storageBackend === 'fs') return new FsBlobStore(path.join(config.dataDir, 'blobs'));

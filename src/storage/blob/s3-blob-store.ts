@@ -24,8 +24,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStore, ByteRange, PresignedRequest, PutOptions, PutResult } from './blob-store.js';
-import { checkSha256, HashingCounter } from './hashing.js';
+import type { BlobStore, ByteRange, PresignedRequest, PutOptions, PutResult } from '../../objects/blob-store.js';
+import { checkSha256, HashingCounter } from '../../util/hashing.js';
 
 export interface S3Settings {
   endpoint: string | undefined;

@@ -7,6 +7,7 @@ import type { TokenStore } from '../../auth/token-store.js';
 import type { KeyStore } from '../../keys/key-store.js';
 import type { KvStore } from '../../kv/kv-store.js';
 import type { ObjectIndex } from '../../objects/object-index.js';
+import type { ObjectSweepStore } from '../../objects/object-sweeper.js';
 import type { MaintenanceStore } from '../../ops/maintenance-store.js';
 import type { ParcelStore } from '../../parcels/parcel-store.js';
 import type { UserStore } from '../../users/user-store.js';
@@ -29,7 +30,7 @@ export interface MetadataStores {
   objects: ObjectIndex;
   parcels: ParcelStore;
   keys: KeyStore;
-  maintenance: MaintenanceStore;
+  maintenance: MaintenanceStore & ObjectSweepStore;
   close(): Promise<void>;
 }
 

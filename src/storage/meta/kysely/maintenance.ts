@@ -1,10 +1,11 @@
-/** MaintenanceStore on Kysely: the sweeps and checks that span every owner. */
+/** MaintenanceStore and ObjectSweepStore on Kysely: the sweeps and checks that span every owner. */
 import { sql } from 'kysely';
 import type { PendingUpload } from '../../../objects/object-index.js';
+import type { ObjectSweepStore } from '../../../objects/object-sweeper.js';
 import type { MaintenanceStore } from '../../../ops/maintenance-store.js';
 import { toPending, type Db } from './rows.js';
 
-export class KyselyMaintenanceStore implements MaintenanceStore {
+export class KyselyMaintenanceStore implements MaintenanceStore, ObjectSweepStore {
   constructor(private readonly d: Db) {}
 
   async sweep(now: number, loginWindowMs: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { HashMismatchError, TooLargeError } from '../../errors.js';
+import { HashMismatchError, TooLargeError } from '../errors.js';
 
 /** 64 hex digits, in either case: the form of a SHA-256 a client sends. */
 export function isSha256Hex(value: string): boolean {
