@@ -205,16 +205,45 @@ test('metadata that is not an object is refused as soon as it arrives, before an
   const data = randomBytes(2000);
   const headers = { ...(await signedHeaders({ name: 'upload', hash: sha256(data) })), 'content-type': 'application/json' };
   let dataSent = false;
+  let answered!: () => void;
+  const answer = new Promise<void>((resolve) => (answered = resolve));
   async function* body() {
     yield Buffer.from('{"owner":"streamer","metadata":[1,2],"data":"');
-    await sleep(3000); // the server has answered by now
+    await Promise.race([answer, sleep(10_000)]); // the server answers first (or the test fails)
     dataSent = true;
     yield Buffer.from(`${data.toString('hex')}"}`);
   }
   const res = await server.fetch('/api/v1/parcels', { method: 'POST', headers, body: Readable.toWeb(Readable.from(body())) as ReadableStream, duplex: 'half' } as RequestInit);
+  const sentBeforeAnswer = dataSent;
+  answered();
   assert.equal(res.status, 400);
-  assert.equal(dataSent, false, 'answered before the data was sent');
+  assert.equal(sentBeforeAnswer, false, 'answered before the data was sent');
   assert.match(((await res.json()) as { detail: string }).detail, /metadata/);
   assert.equal(await blobCount(), before);
   assert.equal(await parcelStatus(data), 404);
+});
+
+test('a re-upload of a parcel its owner holds is answered from the challenge hash at once: no byte is read or stored again', async () => {
+  const data = randomBytes(4096);
+  const first = await post([`{"data":"${data.toString('hex')}"}`], data);
+  assert.equal(first.status, 200, await first.clone().text());
+  const { id } = (await first.json()) as { id: string };
+  const before = await blobCount();
+  const headers = { ...(await signedHeaders({ name: 'upload', hash: sha256(data) })), 'content-type': 'application/octet-stream' };
+  let answered!: () => void;
+  const answer = new Promise<void>((resolve) => (answered = resolve));
+  let restSent = false;
+  async function* body() {
+    yield data.subarray(0, 1024);
+    await Promise.race([answer, sleep(10_000)]);
+    restSent = true;
+    yield data.subarray(1024);
+  }
+  const res = await server.fetch('/api/v1/parcels', { method: 'POST', headers, body: Readable.toWeb(Readable.from(body())) as ReadableStream, duplex: 'half' } as RequestInit);
+  const sentBeforeAnswer = restSent;
+  answered();
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { id });
+  assert.equal(sentBeforeAnswer, false, 'answered before the rest of the data was sent');
+  assert.equal(await blobCount(), before, 'no blob written and dropped');
 });

@@ -104,9 +104,15 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
         security: signed,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const grant = grantOf(request);
       const owner = grant.user;
+      // The challenge names the bytes' hash, so a parcel its owner has already needs none of them.
+      const existing = await s.parcels.alreadyThere(owner, grant.operation.hash);
+      if (existing) {
+        if (!request.raw.complete) reply.header('connection', 'close');
+        return { id: existing };
+      }
       const { contentType, size, signal } = uploadOptions(request);
       const upload = { expectedSha256: grant.operation.hash, contentType, size, signal };
       if (!isJson(mediaType(request))) return { id: (await s.parcels.upload(owner, bodyStream(request), upload)).id };
