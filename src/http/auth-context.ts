@@ -18,6 +18,8 @@ declare module 'fastify' {
     scope?: Scope | 'any';
     /** The route also takes a client-signed assertion (SPEC §2): POST /v1/presign only. */
     acceptsAssertion?: boolean;
+    /** Request bodies the route takes unvalidated (raw bytes, streams), for the API document only. */
+    bodyDoc?: Record<string, { schema: unknown }>;
   }
 }
 

@@ -4,6 +4,7 @@
  * authenticates first, so a new route cannot forget it.
  */
 import { readFileSync } from 'node:fs';
+import ajvCompiler from '@fastify/ajv-compiler';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
@@ -27,6 +28,20 @@ import { presignedRoutes, presignRoutes } from './routes/presign.js';
 import { userPublicRoutes, userRoutes } from './routes/users.js';
 import { addSecurityHeaders } from './security-headers.js';
 
+/**
+ * Validation: query strings, params and headers are text, so they are coerced to the types their
+ * schemas name; bodies are taken as they were sent, so that `{"user": 42}` stays a number that
+ * the service refuses rather than becoming "42". Unknown fields are never silently dropped.
+ */
+const validators: ajvCompiler.BuildCompilerFromPool = (externalSchemas, serverOptions) => {
+  const factory = ajvCompiler();
+  const plugins = serverOptions?.plugins ? { plugins: serverOptions.plugins } : {};
+  const options = (coerceTypes: 'array' | false) => ({ ...plugins, customOptions: { removeAdditional: false, useDefaults: true, allowUnionTypes: true, coerceTypes } });
+  const coercing = factory(externalSchemas, options('array'));
+  const exact = factory(externalSchemas, options(false));
+  return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
+};
+
 /** A Fastify instance with Coffer's settings; its logger is the process's logger. */
 export async function createServer(config: Config): Promise<FastifyInstance> {
   // Headers must arrive within headersTimeout (checked every second); a body may take as long as
@@ -48,7 +63,7 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
     frameworkErrors: frameworkErrorHandler,
     rewriteUrl: originFormTarget,
     clientErrorHandler: clientErrorHandler,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    schemaController: { compilersFactory: { buildValidator: validators } },
     ...(config.tlsCert && config.tlsKey
       ? { https: { ...serverTimeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
       : { http: serverTimeouts }),
@@ -72,6 +87,13 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
   }
   await app.register(swagger, {
+    // Bodies a route takes as raw bytes or a stream are not validated, only described.
+    transform: ({ schema, url, route }) => {
+      const raw = route.config?.bodyDoc;
+      if (!raw) return { schema, url };
+      const body = schema?.body as { content?: Record<string, unknown> } | undefined;
+      return { schema: { ...schema, body: { content: { ...(body?.content ?? {}), ...raw } } }, url };
+    },
     openapi: {
       info: { title: 'Coffer', version: '0.1.0', description: 'Storage service with token authentication' },
       components: {

@@ -94,6 +94,34 @@ test('/openapi.json -> 200 OpenAPI 3.x describing login and data routes', async 
   assert.ok(paths.some((p) => p.startsWith('/v1/data/')), `a /v1/data path among ${paths.join(' ')}`);
 });
 
+test('/openapi.json describes every route: its parameters, its body and its answers, problem+json for 4xx and 5xx', async () => {
+  const { body } = await get('/openapi.json');
+  type Op = { parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, unknown> }; responses: Record<string, { content?: Record<string, unknown> }> };
+  const doc = JSON.parse(body) as { paths: Record<string, Record<string, Op>> };
+  const expected = [
+    'GET /v1/ping', 'GET /healthz', 'GET /readyz', 'GET /metrics',
+    'POST /v1/login', 'POST /v1/token/refresh', 'GET /.well-known/jwks.json', 'POST /v1/logout', 'GET /v1/verify', 'POST /v1/introspect', 'POST /v1/admin/signing-keys/rotate',
+    'POST /v1/register', 'POST /v1/users', 'GET /v1/users', 'GET /v1/users/me', 'GET /v1/users/{username}', 'PATCH /v1/users/{username}', 'DELETE /v1/users/{username}',
+    'POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/{id}', 'POST /v1/users/{username}/keys',
+    'GET /v1/data', 'GET /v1/data/{*}', 'POST /v1/data/{*}', 'PUT /v1/data/{*}', 'DELETE /v1/data/{*}',
+    'GET /v1/objects', 'POST /v1/objects', 'GET /v1/objects/{*}', 'PUT /v1/objects/{*}', 'DELETE /v1/objects/{*}', 'POST /v1/presign',
+    'POST /api/v1/auth', 'POST /api/v1/parcels', 'GET /api/v1/parcels/{id}', 'DELETE /api/v1/parcels/{id}',
+  ];
+  const described = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+  for (const op of expected) assert.ok(described.includes(op), `${op} is described (described: ${described.join(', ')})`);
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const what = `${method.toUpperCase()} ${path}`;
+      assert.ok(Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)), `${what} names its success`);
+      assert.ok(op.responses['4XX']?.content?.['application/problem+json'], `${what} names problem+json for 4xx`);
+      for (const param of path.match(/\{[^}]+\}/g) ?? []) {
+        assert.ok(op.parameters?.some((p) => p.in === 'path' && `{${p.name}}` === param), `${what} describes ${param}`);
+      }
+      if (['post', 'put', 'patch'].includes(method) && !/rotate$/.test(path)) assert.ok(op.requestBody, `${what} describes its body`);
+    }
+  }
+});
+
 test('/docs -> 200 HTML (after any redirect)', async () => {
   const res = await server.fetch('/docs', { redirect: 'follow' });
   const body = await res.text();

@@ -1,10 +1,10 @@
 /** Login, tokens, JWKS: SPEC §2 "Login and tokens". */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
 import type { Services } from '../../services.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
-import { Claims, TokenResponse } from '../schemas.js';
+import { answers, bearer, formOrJson, NoContent } from '../schemas/common.js';
+import { Claims, Introspection, IntrospectBody, Jwks, LoginBody, LogoutBody, RefreshBody, Rotated, TokenAnswer } from '../schemas/auth.js';
 
 /** `Authorization: Basic base64(user:password)`, if present. */
 function basicCredentials(request: FastifyRequest): { username: string; password: string } | undefined {
@@ -16,17 +16,18 @@ function basicCredentials(request: FastifyRequest): { username: string; password
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-const bearer = [{ bearer: [] }];
+const tags = ['auth'];
 
 export function authPublicRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/v1/login',
     {
       schema: {
-        tags: ['auth'],
+        tags,
         summary: 'Log in with a password (form, JSON or HTTP Basic) and receive tokens',
-        description: 'Fields username (alias name), password, optional scope (space-separated); or an Authorization: Basic header.',
-        response: { 200: TokenResponse },
+        description: 'Fields username (alias name), password, optional scope (space-separated, also as a query parameter); or an Authorization: Basic header.',
+        body: formOrJson(LoginBody),
+        response: answers({ 200: TokenAnswer }),
       },
     },
     async (request, reply) => {
@@ -43,10 +44,10 @@ export function authPublicRoutes(app: FastifyInstance, s: Services): void {
     '/v1/token/refresh',
     {
       schema: {
-        tags: ['auth'],
-        summary: 'Trade a refresh token for a new pair (refresh tokens rotate)',
-        body: Type.Object({ refresh_token: Type.String() }),
-        response: { 200: TokenResponse },
+        tags,
+        summary: 'Trade a refresh token for a new pair (refresh tokens rotate; reusing one revokes its session)',
+        body: RefreshBody,
+        response: answers({ 200: TokenAnswer }),
       },
     },
     async (request, reply) => {
@@ -55,7 +56,7 @@ export function authPublicRoutes(app: FastifyInstance, s: Services): void {
     },
   );
 
-  app.get('/.well-known/jwks.json', { schema: { tags: ['auth'], summary: 'Public keys that verify access tokens' } }, async (_request, reply) => {
+  app.get('/.well-known/jwks.json', { schema: { tags, summary: 'Public keys that verify access tokens', response: answers({ 200: Jwks }) } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300');
     return s.auth.jwks();
   });
@@ -66,7 +67,7 @@ export function authProtectedRoutes(app: FastifyInstance, s: Services): void {
     '/v1/logout',
     {
       config: { scope: 'any' },
-      schema: { tags: ['auth'], summary: 'Revoke this access token and its session', security: bearer },
+      schema: { tags, summary: 'Revoke this access token and its session', security: bearer, body: formOrJson(LogoutBody), response: answers({ 204: NoContent }) },
     },
     async (request, reply) => {
       await s.auth.logout(principalOf(request), bodyFields(request).refresh_token);
@@ -78,7 +79,7 @@ export function authProtectedRoutes(app: FastifyInstance, s: Services): void {
     '/v1/verify',
     {
       config: { scope: 'any' },
-      schema: { tags: ['auth'], summary: '202 with the claims when the token is valid', security: bearer, response: { 202: Claims } },
+      schema: { tags, summary: '202 with the claims when the token is valid', security: bearer, response: answers({ 202: Claims }) },
     },
     async (request, reply) => reply.code(202).send(principalOf(request).claims),
   );
@@ -87,7 +88,7 @@ export function authProtectedRoutes(app: FastifyInstance, s: Services): void {
     '/v1/introspect',
     {
       config: { scope: 'any' },
-      schema: { tags: ['auth'], summary: 'RFC 7662 token introspection', security: bearer, response: { 200: Claims } },
+      schema: { tags, summary: 'RFC 7662 token introspection', security: bearer, body: formOrJson(IntrospectBody), response: answers({ 200: Introspection }) },
     },
     async (request) => s.auth.introspect(principalOf(request), bodyFields(request).token),
   );
@@ -96,7 +97,7 @@ export function authProtectedRoutes(app: FastifyInstance, s: Services): void {
     '/v1/admin/signing-keys/rotate',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['auth'], summary: 'Start signing with a new key; old tokens stay valid until they expire', security: bearer },
+      schema: { tags, summary: 'Start signing with a new key; old tokens stay valid until they expire', security: bearer, response: answers({ 200: Rotated }) },
     },
     async (request) => s.auth.rotateSigningKey(principalOf(request)),
   );

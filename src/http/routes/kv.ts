@@ -9,9 +9,11 @@ import { etagMatches } from '../../util/entity-tags.js';
 import { principalOf } from '../auth-context.js';
 import { FORM, isJson, mediaType } from '../body.js';
 import { parseFlag, parseLimit, pathAfter, prefers, single, userContentHeaders, type Query } from '../request-parts.js';
+import { answers, bearer, Bytes, formOrJson, NoContent, Wildcard } from '../schemas/common.js';
+import { KvDeleted, KvDeleteQuery, KvListing, KvListQuery, KvRead, KvValueBody, KvWriteQuery, KvWritten } from '../schemas/kv.js';
 
 const PREFIX = '/v1/data/';
-const bearer = [{ bearer: [] }];
+const tags = ['kv'];
 /** True when Accept prefers application/json over everything else. */
 export function prefersJson(accept: string | undefined): boolean {
   return prefers(accept, 'application/json');
@@ -77,8 +79,13 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
     });
   };
 
-  app.get('/v1/data', { config: { scope: 'kv:read' }, schema: { tags: ['kv'], summary: 'List the root directory', security: bearer } }, (request) =>
-    listDir(request, ''),
+  app.get(
+    '/v1/data',
+    {
+      config: { scope: 'kv:read' },
+      schema: { tags, summary: 'List the root directory', security: bearer, querystring: KvListQuery, response: answers({ 200: KvListing }) },
+    },
+    (request) => listDir(request, ''),
   );
 
   app.get(
@@ -86,10 +93,13 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
     {
       config: { scope: 'kv:read' },
       schema: {
-        tags: ['kv'],
+        tags,
         summary: 'Read a key, or list a directory (path ending in /)',
-        description: 'Query for directories: limit (1-1000), cursor, recursive=true.',
+        description: 'A key answers {"key","value"}, or its raw bytes with their content type (JSON with base64 when Accept prefers application/json); If-None-Match gives 304. A directory answers its listing: limit (1-1000), cursor, recursive=true.',
         security: bearer,
+        params: Wildcard,
+        querystring: KvListQuery,
+        response: answers({ 200: { description: 'the entry or the listing', content: { 'application/json': { schema: KvRead }, ...Bytes.content } }, 304: NoContent }),
       },
     },
     async (request, reply) => {
@@ -107,12 +117,16 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
       method,
       url: `${PREFIX}*`,
       bodyLimit,
-      config: { scope: 'kv:write' },
+      config: { scope: 'kv:write', bodyDoc: Bytes.content },
       schema: {
-        tags: ['kv'],
+        tags,
         summary: method === 'POST' ? 'Create a key (409 if it exists)' : 'Create or replace a key',
-        description: 'The value as a form field, JSON {"value": ...}, or a raw body. Optional ttl (seconds), If-Match, If-None-Match: *.',
+        description: 'The value as the form field "value", JSON {"value": ...}, or a raw body with any other content type. Optional ttl (seconds, query or body), If-Match, If-None-Match: *.',
         security: bearer,
+        params: Wildcard,
+        querystring: KvWriteQuery,
+        body: formOrJson(KvValueBody),
+        response: answers({ 200: KvWritten, 201: KvWritten }),
       },
       handler: async (request, reply) => {
         const owner = principalOf(request).user.id;
@@ -136,7 +150,14 @@ export function kvRoutes(app: FastifyInstance, s: Services): void {
     `${PREFIX}*`,
     {
       config: { scope: 'kv:write' },
-      schema: { tags: ['kv'], summary: 'Delete a key, or a whole directory with ?recursive=true', security: bearer },
+      schema: {
+        tags,
+        summary: 'Delete a key (If-Match honoured), or a whole directory with ?recursive=true',
+        security: bearer,
+        params: Wildcard,
+        querystring: KvDeleteQuery,
+        response: answers({ 200: KvDeleted }),
+      },
     },
     async (request) => {
       const owner = principalOf(request).user.id;

@@ -16,7 +16,10 @@ import { isAddressName } from '../../users/username.js';
 import { bodyFields, isJson, mediaType } from '../body.js';
 import { hexOf } from '../../util/hex.js';
 import { prefers, single, type Query } from '../request-parts.js';
-import { acceptStreamedBodies, bodyStream, sendObject, uploadOptions } from './objects.js';
+import { answers, Bytes, formOrJson, NoContent, signed } from '../schemas/common.js';
+import { ChallengeBody, ChallengeToken, ParcelCreated, ParcelId, ParcelQuery, ParcelRead, ParcelUploadJson, SignedHeaders } from '../schemas/parcels.js';
+import { StreamedBody } from '../schemas/objects.js';
+import { acceptStreamedBodies, bodyStream, sendObject, uploadOptions } from '../object-transfer.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,13 +33,20 @@ declare module 'fastify' {
   }
 }
 
-const signed = [{ challenge: [] }];
+const tags = ['parcels (AMO)'];
 
 /** POST /api/v1/auth: a challenge token (SPEC §2). */
 export function challengeRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/api/v1/auth',
-    { schema: { tags: ['parcels (AMO)'], summary: 'A challenge token: {"user","operation"} → {"token"}; sign its bytes with your key' } },
+    {
+      schema: {
+        tags,
+        summary: 'A challenge token: {"user","operation"} → {"token"}; sign its bytes with your key',
+        body: formOrJson(ChallengeBody),
+        response: answers({ 200: ChallengeToken }),
+      },
+    },
     (request) => s.challenges.issue(bodyFields(request)),
   );
 }
@@ -97,11 +107,14 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/api/v1/parcels',
     {
-      config: { challenge: 'upload' },
+      config: { challenge: 'upload', bodyDoc: { 'application/json': { schema: ParcelUploadJson }, ...StreamedBody } },
       schema: {
-        tags: ['parcels (AMO)'],
+        tags,
         summary: 'Upload a parcel: JSON {"owner","metadata","data": hex}, or the raw bytes with any other content type',
+        description: 'Signed: a challenge for {"name":"upload","hash"} from POST /api/v1/auth. A parcel its owner holds already is answered at once.',
         security: signed,
+        headers: SignedHeaders,
+        response: answers({ 200: ParcelCreated }),
       },
     },
     async (request, reply) => {
@@ -139,9 +152,13 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
       exposeHeadRoute: false,
       config: { challenge: 'download' },
       schema: {
-        tags: ['parcels (AMO)'],
+        tags,
         summary: 'Download (JSON with hex data; raw with Accept: application/octet-stream), or ?key=metadata|owner without proof',
         security: signed,
+        headers: SignedHeaders,
+        params: ParcelId,
+        querystring: ParcelQuery,
+        response: answers({ 200: { description: 'the parcel', content: { 'application/json': { schema: ParcelRead }, ...Bytes.content } }, 206: Bytes, 304: NoContent }),
       },
     },
     async (request, reply) => {
@@ -161,7 +178,10 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
 
   app.delete(
     '/api/v1/parcels/:id',
-    { config: { challenge: 'remove' }, schema: { tags: ['parcels (AMO)'], summary: 'Remove a parcel (its owner only)', security: signed } },
+    {
+      config: { challenge: 'remove' },
+      schema: { tags, summary: 'Remove a parcel (its owner only)', security: signed, headers: SignedHeaders, params: ParcelId, response: answers({ 204: NoContent }) },
+    },
     async (request, reply) => {
       const id = parcelIdOf(request);
       await s.parcels.remove(grantOf(request).user.id, id);

@@ -6,9 +6,9 @@ import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
 import { objectPathOf } from '../../paths/key-path.js';
 import { pathAfter } from '../request-parts.js';
-import { acceptStreamedBodies, bodyStream, sendObject, uploadOptions, writeAnswer } from './objects.js';
-
-const bearer = [{ bearer: [] }];
+import { acceptStreamedBodies, bodyStream, sendObject, uploadOptions, writeAnswer } from '../object-transfer.js';
+import { answers, bearer, formOrJson } from '../schemas/common.js';
+import { PresignBody, Presigned } from '../schemas/objects.js';
 
 /** The absolute base of URLs Coffer hands out: COFFER_PUBLIC_URL, else how the client reached us. */
 function baseUrl(request: FastifyRequest, s: Services): string {
@@ -23,7 +23,10 @@ export function presignRoutes(app: FastifyInstance, s: Services): void {
       schema: {
         tags: ['objects'],
         summary: 'A URL that needs no token: {"path","method":"GET"|"PUT","expires_in"} (alias {"file","user"} presigns a PUT)',
+        description: 'Needs the presign scope and the object scope of the method. Also takes a JWT the caller signed with its own registered key (SPEC §2).',
         security: bearer,
+        body: formOrJson(PresignBody),
+        response: answers({ 200: Presigned }),
       },
     },
     async (request) => s.presign.presign(principalOf(request), bodyFields(request), baseUrl(request, s)),

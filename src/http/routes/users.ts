@@ -1,24 +1,23 @@
 /** Users: SPEC §2. */
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
 import type { Services } from '../../services.js';
 import { toUserView } from '../../users/user-service.js';
 import { principalOf } from '../auth-context.js';
 import { bodyFields } from '../body.js';
-import { Credentials, UserView } from '../schemas.js';
+import { answers, bearer, formOrJson } from '../schemas/common.js';
+import { NewUserBody, Registered, UserDeleted, UserList, Username, UserPatchBody, UserView } from '../schemas/users.js';
 
-const bearer = [{ bearer: [] }];
-const Username = Type.Object({ username: Type.String() });
+const tags = ['users'];
 
 export function userPublicRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/v1/register',
     {
       schema: {
-        tags: ['users'],
+        tags,
         summary: 'Sign up (only when COFFER_OPEN_REGISTRATION=true)',
-        body: Credentials,
-        response: { 201: Type.Object({ public_id: Type.String(), username: Type.String(), admin: Type.Boolean() }) },
+        body: formOrJson(NewUserBody),
+        response: answers({ 201: Registered }),
       },
     },
     async (request, reply) => reply.code(201).send(toUserView(await s.users.register(bodyFields(request)))),
@@ -30,7 +29,7 @@ export function userRoutes(app: FastifyInstance, s: Services): void {
     '/v1/users',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['users'], summary: 'Create a user (admin)', security: bearer, body: Credentials, response: { 201: UserView } },
+      schema: { tags, summary: 'Create a user (admin)', security: bearer, body: formOrJson(NewUserBody), response: answers({ 201: UserView }) },
     },
     async (request, reply) => reply.code(201).send(toUserView(await s.users.create(principalOf(request), bodyFields(request)))),
   );
@@ -39,14 +38,14 @@ export function userRoutes(app: FastifyInstance, s: Services): void {
     '/v1/users',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['users'], summary: 'List users (admin); never password hashes', security: bearer, response: { 200: Type.Object({ users: Type.Array(UserView) }) } },
+      schema: { tags, summary: 'List users (admin); never password hashes', security: bearer, response: answers({ 200: UserList }) },
     },
     async () => ({ users: (await s.users.list()).map(toUserView) }),
   );
 
   app.get(
     '/v1/users/me',
-    { config: { scope: 'any' }, schema: { tags: ['users'], summary: "The caller's own record", security: bearer, response: { 200: UserView } } },
+    { config: { scope: 'any' }, schema: { tags, summary: "The caller's own record", security: bearer, response: answers({ 200: UserView }) } },
     async (request) => toUserView(principalOf(request).user),
   );
 
@@ -54,7 +53,7 @@ export function userRoutes(app: FastifyInstance, s: Services): void {
     '/v1/users/:username',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['users'], summary: 'One user (admin)', security: bearer, params: Username, response: { 200: UserView } },
+      schema: { tags, summary: 'One user (admin)', security: bearer, params: Username, response: answers({ 200: UserView }) },
     },
     async (request) => {
       const { username } = request.params as { username: string };
@@ -68,11 +67,12 @@ export function userRoutes(app: FastifyInstance, s: Services): void {
     {
       config: { scope: 'any' },
       schema: {
-        tags: ['users'],
-        summary: 'Change password (self, with current_password) or disabled/grants/admin (admin)',
+        tags,
+        summary: 'Change password (self, with current_password) or disabled/grants/admin (admin); "me" is the caller',
         security: bearer,
         params: Username,
-        response: { 200: UserView },
+        body: formOrJson(UserPatchBody),
+        response: answers({ 200: UserView }),
       },
     },
     async (request) => {
@@ -85,7 +85,7 @@ export function userRoutes(app: FastifyInstance, s: Services): void {
     '/v1/users/:username',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['users'], summary: 'Delete a user and all their data (admin)', security: bearer, params: Username },
+      schema: { tags, summary: 'Delete a user and all their data (admin)', security: bearer, params: Username, response: answers({ 200: UserDeleted }) },
     },
     async (request) => {
       const { username } = request.params as { username: string };
