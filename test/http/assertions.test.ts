@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { freshBucket, startRgw, type Rgw } from '../helpers/ceph.js';
 import { challengeHeaders, makeKey, selfSignedJwt, type KeyHolder } from '../helpers/key-client.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
+import { expectProblem as assertProblem } from '../helpers/problem.js';
 
 const MAIN = path.resolve('src/main.ts');
 
@@ -85,17 +86,6 @@ async function presigned(res: Response): Promise<Presigned> {
   assert.match(body.url, /^https?:\/\//);
   assert.ok(!Number.isNaN(Date.parse(body.expires_at)), 'expires_at is a date');
   return body;
-}
-
-/** A refusal: the status, as application/problem+json with a code. */
-async function assertProblem(res: Response, status: number, code?: string): Promise<void> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const body = JSON.parse(text) as { code?: unknown; status?: unknown };
-  assert.equal(typeof body.code, 'string', `a code in ${text}`);
-  if (code) assert.equal(body.code, code, text);
-  assert.equal(body.status, status);
 }
 
 async function registerPem(server: TestServer, username: string, pem: string): Promise<string> {

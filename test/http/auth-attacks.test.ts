@@ -9,6 +9,7 @@ import { createPublicKey, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { base64url, decodeJwt, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { currentSigningKey, signWithServerKey } from '../helpers/forge.js';
+import { expectProblem } from '../helpers/problem.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -38,13 +39,7 @@ function claimsLike(token: string, overrides: JWTPayload = {}): JWTPayload {
 const b64json = (o: unknown) => base64url.encode(JSON.stringify(o));
 
 async function expectInvalidToken(token: string, route = '/v1/data/', headers?: Record<string, string>) {
-  const res = await server.fetch(route, { headers: headers ?? bearer(token) });
-  const text = await res.text();
-  assert.equal(res.status, 401, `${route} should refuse the token, got ${res.status} ${text}`);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  assert.equal(body.code, 'invalid_token');
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  return body;
+  return expectProblem(await server.fetch(route, { headers: headers ?? bearer(token) }), 401, 'invalid_token', `${route} should refuse the token`);
 }
 
 async function expectAccepted(token: string) {

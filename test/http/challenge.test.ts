@@ -24,6 +24,7 @@ import {
   type SignOptions,
 } from '../helpers/key-client.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
+import { expectProblem } from '../helpers/problem.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -67,17 +68,6 @@ function uploadJson(s: TestServer, headers: Record<string, string>, body: Record
 
 function uploadRaw(s: TestServer, headers: Record<string, string>, data: Buffer): Promise<Response> {
   return s.fetch('/api/v1/parcels', { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: new Uint8Array(data) });
-}
-
-/** Asserts a refusal: the status, problem+json, a `code` (the given one when given); returns the body. */
-async function expectProblem(res: Response, status: number, code?: string, what = ''): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  assert.equal(res.status, status, `${what} expected ${status}, got ${res.status} ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, `${what} content-type`);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  assert.equal(typeof body.code, 'string', `${what} has a code`);
-  if (code !== undefined) assert.equal(body.code, code, `${what} code`);
-  return body;
 }
 
 async function expectStatus(res: Response, status: number, what = ''): Promise<string> {

@@ -5,23 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { expectProblem as assertProblem } from '../helpers/problem.js';
 
 interface Listing {
   dir: string;
   keys: string[];
   dirs: string[];
   cursor: string | null;
-}
-
-async function assertProblem(res: Response, status: number, code?: string): Promise<void> {
-  const text = await res.text();
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  for (const field of ['type', 'title', 'detail', 'code', 'error']) assert.equal(typeof body[field], 'string', `problem field ${field}`);
-  assert.equal(body.status, status);
-  assert.equal(body.error, body.detail);
-  if (code !== undefined) assert.equal(body.code, code, text);
 }
 
 const enc = (key: string) => key.split('/').map(encodeURIComponent).join('/');

@@ -7,35 +7,12 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { checkProblem, expectProblem as assertProblem } from '../helpers/problem.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 const FORM = 'application/x-www-form-urlencoded';
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  error: string;
-}
-
-/** Asserts an RFC 9457 problem answer with the fields of SPEC §6; returns the body. */
-async function assertProblem(res: Response, status: number, code?: string): Promise<Problem> {
-  const text = await res.text();
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const body = JSON.parse(text) as Problem;
-  for (const field of ['type', 'title', 'detail', 'error'] as const) assert.equal(typeof body[field], 'string', `problem field ${field}`);
-  assert.equal(body.status, status);
-  assert.equal(typeof body.code, 'string');
-  assert.ok(body.detail.length > 0);
-  assert.equal(body.error, body.detail);
-  if (code !== undefined) assert.equal(body.code, code, `code: ${text}`);
-  return body;
-}
 
 interface RawAnswer {
   status: number;
@@ -70,13 +47,7 @@ function rawRequest(method: string, path: string, headers: Record<string, string
  * refused before routing, invalid_request) and a message.
  */
 function assertInvalidKey(res: RawAnswer, what: string, code = 'invalid_key'): void {
-  assert.equal(res.status, 400, `${what}: expected 400, got ${res.status}: ${res.text}`);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/, what);
-  const body = JSON.parse(res.text) as Problem;
-  assert.equal(body.code, code, `${what}: ${res.text}`);
-  assert.equal(body.status, 400);
-  assert.ok(typeof body.detail === 'string' && body.detail.length > 0, what);
-  assert.equal(body.error, body.detail);
+  checkProblem(res.status, String(res.headers['content-type']), res.text, 400, code, what);
 }
 
 /** Encodes each segment of a key for a URL, keeping the "/" between them. */

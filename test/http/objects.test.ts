@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { bearer, type TestServer } from '../helpers/server.js';
+import { checkProblem as assertProblem } from '../helpers/problem.js';
 
 const MiB = 1024 * 1024;
 
@@ -145,23 +146,9 @@ function callHashed(server: TestServer, method: string, p: string, headers: Reco
   });
 }
 
-/** Checks an RFC 9457 problem of §6: content type, the six fields, `error` repeating `detail`. */
-function assertProblem(status: number, contentType: string | null | undefined, text: string, expected: number, code?: string): Record<string, unknown> {
-  assert.equal(status, expected, `expected ${expected}, got ${status}: ${text}`);
-  assert.match(contentType ?? '', /^application\/problem\+json/);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  assert.equal(body.status, expected);
-  for (const f of ['type', 'title', 'detail', 'code', 'error']) assert.equal(typeof body[f], 'string', `problem field ${f}`);
-  assert.ok((body.detail as string).length > 0);
-  assert.equal(body.error, body.detail);
-  if (code) assert.equal(body.code, code);
-  return body;
-}
-
 const problemOf = (a: Answer, expected: number, code?: string) => assertProblem(a.status, a.headers['content-type'], a.text(), expected, code);
 const problemOfResponse = async (r: Response, expected: number, code?: string) =>
   assertProblem(r.status, r.headers.get('content-type'), await r.text(), expected, code);
-
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const PUT_FIELDS = ['content_type', 'etag', 'path', 'sha256', 'size'];

@@ -4,6 +4,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { checkProblem, STACK } from '../helpers/problem.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -22,24 +23,8 @@ async function get(path: string, init?: RequestInit): Promise<{ res: Response; b
   return { res, body };
 }
 
-const STACK = /\n\s+at\s|\bat\s+\S+\s+\(|\/work\/|node_modules|[\w-]+\.(ts|js):\d+|file:\/\//;
-
-function assertProblem(res: Response, body: string, status: number, code?: string): Record<string, unknown> {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${body}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const p = JSON.parse(body) as Record<string, unknown>;
-  for (const field of ['type', 'title', 'status', 'detail', 'code', 'error']) assert.ok(field in p, `problem has "${field}": ${body}`);
-  assert.equal(p.status, status);
-  assert.equal(typeof p.type, 'string');
-  assert.equal(typeof p.title, 'string');
-  assert.equal(typeof p.detail, 'string');
-  assert.equal(typeof p.code, 'string');
-  assert.match(p.code as string, /^[a-z_]+$/);
-  assert.equal(p.error, p.detail);
-  assert.doesNotMatch(body, STACK);
-  if (code !== undefined) assert.equal(p.code, code);
-  return p;
-}
+/** The shared check of a refusal, for an answer this file has read already. */
+const assertProblem = (res: Response, body: string, status: number, code?: string) => checkProblem(res.status, res.headers.get('content-type'), body, status, code);
 
 test('GET /v1/ping -> 200 text/plain "pong"', async () => {
   const { res, body } = await get('/v1/ping');

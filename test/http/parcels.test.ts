@@ -13,12 +13,12 @@ import { eventually, openFsBackend, openS3Backend, type BackendFixture } from '.
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { challengeHeaders, makeKey, type KeyHolder, type KeyType } from '../helpers/key-client.js';
 import { bearer, type TestServer } from '../helpers/server.js';
+import { expectProblem as problem } from '../helpers/problem.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 /** The id the server must give these bytes: storage id + uppercase SHA-256. */
 const idOf = (data: Buffer, storageId = '00000001') => storageId + sha256(data).toUpperCase();
-
 
 // ---------------------------------------------------------------------------------------------
 // Backends
@@ -103,15 +103,6 @@ async function okJson<T = Record<string, unknown>>(res: Response, status = 200):
     assert.ok(body !== null && typeof body === 'object' && !Array.isArray(body), `a JSON object: ${text.slice(0, 200)}`);
     assert.ok(!('error' in (body as object)), `a success body has no "error" key: ${text.slice(0, 200)}`);
   }
-  return body;
-}
-
-/** An error answer: the status, problem+json, the code when given; never a 500. */
-async function problem(res: Response, status: number, code?: string): Promise<{ code?: string; error?: string }> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  const body = JSON.parse(text) as { code?: string; error?: string };
-  if (code !== undefined) assert.equal(body.code, code, text);
   return body;
 }
 

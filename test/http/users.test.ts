@@ -7,22 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { buildApp, type CofferApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { ADMIN_PASSWORD, bearer, startServer, type TestServer } from '../helpers/server.js';
+import { expectProblem as problem } from '../helpers/problem.js';
 
 const json = (body: unknown, headers: Record<string, string> = {}) => ({
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
-
-async function problem(res: Response, status: number, code?: string): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  for (const field of ['type', 'title', 'status', 'detail', 'code', 'error']) assert.ok(field in body, `problem has ${field}`);
-  assert.equal(body.status, status);
-  if (code !== undefined) assert.equal(body.code, code);
-  return body;
-}
 
 async function loginStatus(server: TestServer, username: string, password: string): Promise<number> {
   const res = await server.fetch('/v1/login', { method: 'POST', ...json({ username, password }) });
