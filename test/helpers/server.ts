@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildApp, type CofferApp } from '../../src/app.js';
+import { buildApp, type BuildOptions, type CofferApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -24,7 +24,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** A server on a fresh data dir; `options.clock` controls the time its services read. */
+export async function startServer(env: Record<string, string> = {}, options: BuildOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'coffer-test-'));
   const config = loadConfig({
     COFFER_DATA_DIR: dataDir,
@@ -33,7 +34,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     COFFER_LOG_LEVEL: 'silent',
     ...env,
   });
-  const coffer = await buildApp(config);
+  const coffer = await buildApp(config, options);
   const address = await coffer.app.listen({ host: '127.0.0.1', port: 0 });
   const base = address.replace('localhost', '127.0.0.1');
   const doFetch = (p: string, init?: RequestInit) => fetch(base + p, init);

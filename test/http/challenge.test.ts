@@ -9,7 +9,6 @@ import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify }
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import {
@@ -24,92 +23,25 @@ import {
   type SignOptions,
 } from '../helpers/key-client.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
+import { TestClock } from '../helpers/clock.js';
 import { expectProblem } from '../helpers/problem.js';
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-const JSON_HEADERS = { 'content-type': 'application/json' };
-const STORAGE_ID = '00000001';
-
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-/** SPEC §4: storage id + uppercase SHA-256 of the data. */
-const parcelIdOf = (bytes: Buffer) => STORAGE_ID + sha256(bytes).toUpperCase();
-
-type Operation = string | { name: string; hash?: string; id?: string };
-
-/** POST /api/v1/auth; the raw response. */
-function askChallenge(s: TestServer, body: unknown): Promise<Response> {
-  return s.fetch('/api/v1/auth', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) });
-}
-
-/** A challenge token for `user` and `operation` (asserts 200). */
-async function challengeFor(s: TestServer, user: string, operation: Operation): Promise<string> {
-  const res = await askChallenge(s, { user, operation });
-  const text = await res.text();
-  assert.equal(res.status, 200, `POST /api/v1/auth -> ${res.status} ${text}`);
-  const { token } = JSON.parse(text) as { token: string };
-  assert.equal(typeof token, 'string');
-  return token;
-}
-
-/** The signed headers of one request: the holder signs `token` in `encoding`. */
-interface Signer {
-  holder: KeyHolder;
-  encoding?: Encoding;
-  options?: SignOptions;
-}
-
-const signedBy = (signer: Signer, token: string) => challengeHeaders(signer.holder, token, signer.encoding ?? 'hex', signer.options ?? {});
-
-function uploadJson(s: TestServer, headers: Record<string, string>, body: Record<string, unknown>): Promise<Response> {
-  return s.fetch('/api/v1/parcels', { method: 'POST', headers: { ...headers, ...JSON_HEADERS }, body: JSON.stringify(body) });
-}
-
-function uploadRaw(s: TestServer, headers: Record<string, string>, data: Buffer): Promise<Response> {
-  return s.fetch('/api/v1/parcels', { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: new Uint8Array(data) });
-}
-
-async function expectStatus(res: Response, status: number, what = ''): Promise<string> {
-  const text = await res.text();
-  assert.equal(res.status, status, `${what} expected ${status}, got ${res.status} ${text}`);
-  return text;
-}
-
-/** ?key=owner needs no proof: 200 {"owner"} while the parcel exists, 404 after. */
-async function ownerOf(s: TestServer, id: string): Promise<{ status: number; owner?: string }> {
-  const res = await s.fetch(`/api/v1/parcels/${id}?key=owner`);
-  if (res.status !== 200) {
-    await res.text();
-    return { status: res.status };
-  }
-  return { status: 200, owner: ((await res.json()) as { owner: string }).owner };
-}
-
-/** Uploads `data` (JSON form) for `user` with a fresh challenge; asserts 200 and returns the id. */
-async function uploadAs(s: TestServer, user: string, signer: Signer, data: Buffer, metadata: unknown = {}): Promise<string> {
-  const token = await challengeFor(s, user, { name: 'upload', hash: sha256(data) });
-  const res = await uploadJson(s, signedBy(signer, token), { owner: user, metadata, data: data.toString('hex') });
-  const text = await expectStatus(res, 200, 'upload');
-  return (JSON.parse(text) as { id: string }).id;
-}
-
-async function registerKey(s: TestServer, userToken: string, key: string): Promise<void> {
-  const res = await s.fetch('/v1/keys', { method: 'POST', headers: bearer(userToken, JSON_HEADERS), body: JSON.stringify({ key }) });
-  await expectStatus(res, 201, 'POST /v1/keys');
-}
-
-async function usernames(s: TestServer): Promise<string[]> {
-  const res = await s.fetch('/v1/users', { headers: bearer(await s.adminToken()) });
-  assert.equal(res.status, 200);
-  return ((await res.json()) as { users: { username: string }[] }).users.map((u) => u.username);
-}
-
-function decodeJwtPart(token: string, part: 0 | 1): Record<string, unknown> {
-  const parts = token.split('.');
-  assert.equal(parts.length, 3, 'a JWT has three parts');
-  return JSON.parse(Buffer.from(parts[part]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-}
+import {
+  askChallenge,
+  challengeFor,
+  decodeJwtPart,
+  expectStatus,
+  JSON_HEADERS,
+  ownerOf,
+  parcelIdOf,
+  registerKey,
+  sha256,
+  signedBy,
+  uploadAs,
+  uploadJson,
+  uploadRaw,
+  usernames,
+  type Signer,
+} from '../helpers/amo-client.js';
 
 // ---------------------------------------------------------------------------------------------
 // the servers and keys shared by the tests
@@ -540,7 +472,8 @@ test('a signature over different bytes is 401 invalid_signature', async () => {
 });
 
 test('an expired challenge token is 401 (COFFER_CHALLENGE_TTL=5; the access tokens\' clock skew does not stretch it)', async () => {
-  const short = await startServer({ COFFER_CHALLENGE_TTL: '5' });
+  const clock = new TestClock();
+  const short = await startServer({ COFFER_CHALLENGE_TTL: '5' }, { clock });
   try {
     const signer: Signer = { holder: makeKey('ed25519') };
     await registerKey(short, await short.createUser('hasty'), signer.holder.raw.toString('hex'));
@@ -549,7 +482,7 @@ test('an expired challenge token is 401 (COFFER_CHALLENGE_TTL=5; the access toke
     const claims = decodeJwtPart(token, 1);
     assert.equal((claims.exp as number) - (claims.iat as number), 5);
     const control = await challengeFor(short, 'hasty', { name: 'upload', hash: sha256(data) });
-    await sleep(6_200);
+    clock.advance(6_200);
     const res = await uploadJson(short, signedBy(signer, token), { data: data.toString('hex') });
     await expectProblem(res, 401, 'invalid_token', 'expired');
     await expectProblem(await uploadJson(short, signedBy(signer, control), { data: data.toString('hex') }), 401, 'invalid_token', 'expired control');

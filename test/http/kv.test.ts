@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { TestClock } from '../helpers/clock.js';
 import { checkProblem, expectProblem as assertProblem } from '../helpers/problem.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +134,6 @@ async function allPages(dir: string, limit: number, extra = ''): Promise<{ pages
   return { pages, keys: pages.flatMap((p) => p.keys), dirs: pages.flatMap((p) => p.dirs) };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sorts by UTF-8 bytes, the order of SPEC §3 listings. */
 const byBytes = (list: string[]) => [...list].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -142,8 +142,10 @@ const byBytes = (list: string[]) => [...list].sort((a, b) => Buffer.compare(Buff
 
 let server: TestServer;
 let kv: Kv;
+/** The server's time: TTLs run out when the tests move it on. */
+const clock = new TestClock();
 before(async () => {
-  server = await startServer();
+  server = await startServer({}, { clock });
   kv = kvClient(server, await server.createUser('alice'));
 });
 after(() => server.close());
@@ -461,28 +463,28 @@ describe('TTL', () => {
   test('ttl as a query parameter: the key disappears after expiry', async () => {
     assert.equal((await kv.json('t/query', 'x', { query: 'ttl=1' })).status, 201);
     assert.equal((await kv.get('t/query')).status, 200);
-    await sleep(1300);
+    clock.advance(1300);
     await assertProblem(await kv.get('t/query'), 404);
   });
 
   test('ttl as a JSON body field: the key disappears after expiry', async () => {
     assert.equal((await kv.body('t/json', { value: 'x', ttl: 1 })).status, 201);
     assert.equal((await kv.get('t/json')).status, 200);
-    await sleep(1300);
+    clock.advance(1300);
     await assertProblem(await kv.get('t/json'), 404);
   });
 
   test('ttl as a form field: the key disappears after expiry', async () => {
     assert.equal((await kv.form('t/form', { value: 'x', ttl: '1' })).status, 201);
     assert.equal((await kv.get('t/form')).status, 200);
-    await sleep(1300);
+    clock.advance(1300);
     await assertProblem(await kv.get('t/form'), 404);
   });
 
   test('ttl on a raw value (query parameter): the key disappears after expiry', async () => {
     assert.equal((await kv.raw('t/raw', 'bytes', 'application/octet-stream', { query: 'ttl=1' })).status, 201);
     assert.equal((await kv.get('t/raw')).status, 200);
-    await sleep(1300);
+    clock.advance(1300);
     await assertProblem(await kv.get('t/raw'), 404);
   });
 
@@ -490,7 +492,7 @@ describe('TTL', () => {
     await kv.seed('t/gone/keep');
     assert.equal((await kv.json('t/gone/tmp', 'x', { query: 'ttl=1' })).status, 201);
     assert.equal((await kv.json('t/gone/sub/tmp', 'x', { query: 'ttl=1' })).status, 201);
-    await sleep(1300);
+    clock.advance(1300);
     assert.deepEqual(await listing(await kv.list('t/gone/')), { dir: 't/gone/', keys: ['t/gone/keep'], dirs: [], cursor: null });
     assert.equal((await kv.del('t/gone/tmp')).status, 404);
     assert.equal((await kv.json('t/gone/sub/tmp', 'again', { method: 'POST' })).status, 201);
@@ -498,7 +500,7 @@ describe('TTL', () => {
 
   test('a key with a longer ttl is still there after a second', async () => {
     assert.equal((await kv.json('t/long', 'x', { query: 'ttl=60' })).status, 201);
-    await sleep(1100);
+    clock.advance(1100);
     assert.equal((await kv.get('t/long')).status, 200);
   });
 

@@ -15,7 +15,8 @@ import {
   type JWK,
 } from 'jose';
 import { signWithServerKey } from '../helpers/forge.js';
-import { bearer, startServer, type TestServer } from '../helpers/server.js';
+import { TestClock } from '../helpers/clock.js';
+import { ADMIN_PASSWORD, bearer, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let aliceToken: string;
@@ -346,4 +347,27 @@ test('introspect needs a valid caller token', async () => {
   });
   assert.equal(res.status, 401);
   assert.equal(((await res.json()) as { code: string }).code, 'invalid_token');
+});
+
+test('time runs out: an access token past exp + clock skew, and a refresh token past its session, are refused (a controlled clock)', async () => {
+  const clock = new TestClock();
+  const timed = await startServer({ COFFER_ACCESS_TOKEN_TTL: '60', COFFER_REFRESH_TOKEN_TTL: '120', COFFER_CLOCK_SKEW: '5' }, { clock });
+  try {
+    const login = await timed.fetch('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+    const { access_token: access, refresh_token: refresh } = (await login.json()) as { access_token: string; refresh_token: string };
+    clock.advance(64_000); // within exp + skew
+    assert.equal((await verify(access, bearer(access), timed)).status, 202);
+    clock.advance(2_000); // past it
+    const expired = await verify(access, bearer(access), timed);
+    assert.deepEqual([expired.status, expired.body.code, expired.body.detail], [401, 'invalid_token', 'The access token has expired.']);
+    const renewed = await timed.fetch('/v1/token/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: refresh }) });
+    assert.equal(renewed.status, 200, 'the session (120 s) outlives the access token');
+    const { refresh_token: next } = (await renewed.json()) as { refresh_token: string };
+    clock.advance(60_000); // 126 s after the login: the session is over, refreshing did not extend it
+    const late = await timed.fetch('/v1/token/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: next }) });
+    assert.equal(late.status, 401);
+    assert.deepEqual(await late.json().then((b: { code: string; detail: string }) => [b.code, b.detail]), ['invalid_grant', 'The refresh token has expired.']);
+  } finally {
+    await timed.close();
+  }
 });
