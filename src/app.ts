@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { AssertionService } from './auth/assertions.js';
 import { AuthService } from './auth/auth-service.js';
 import { LoginThrottle } from './auth/login-throttle.js';
-import { SigningKeys } from './auth/signing-keys.js';
+import { openSigningKeys } from './auth/signing-keys.js';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createMetricsRegistry } from './http/metrics.js';
@@ -54,13 +54,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const stores = await createMetadataStores(config.databaseUrl);
   const blobs = await createBlobStore(config);
-  const signingKeys = await SigningKeys.open({
-    algorithm: config.jwtAlgorithm,
-    dataDir: config.dataDir,
-    ...(config.jwtSecret ? { secret: config.jwtSecret } : {}),
-    retireAfterMs: (config.accessTokenTtl + config.clockSkewSeconds) * 1000,
-    clock,
-  });
+  const signingKeys = await openSigningKeys(config, clock);
 
   const tokenSettings = {
     issuer: config.jwtIssuer,

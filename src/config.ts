@@ -1,6 +1,7 @@
 /**
  * Every setting Coffer reads, in one table: its environment variable, its key in the optional
- * JSON config file, its default, and how it is validated. Nothing else reads process.env.
+ * JSON config file, its default, and how it is validated. Only main.ts reads process.env and
+ * hands it here.
  * Precedence: environment variable > config file > default.
  */
 import { readFileSync } from 'node:fs';
@@ -224,7 +225,7 @@ function readConfigFile(file: string): Record<string, unknown> {
  * Builds the configuration from the environment (and the JSON file named by COFFER_CONFIG or
  * `configFile`). Collects every problem and throws one ConfigError naming each bad setting.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, configFile = env.COFFER_CONFIG): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, configFile = env.COFFER_CONFIG): Config {
   const fileValues = configFile ? readConfigFile(configFile) : {};
   const known = new Set<string>(SETTINGS.map((s) => s.file));
   const problems: string[] = [];

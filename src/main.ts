@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /** The `coffer` command. */
 import { Command } from 'commander';
-import { describeSettings, ConfigError } from './config.js';
+import { ConfigError, describeSettings, loadConfig } from './config.js';
 import { printJwks } from './cli/jwks.js';
 import { keygen } from './cli/keygen.js';
 import { serve } from './cli/serve.js';
+
+/** The one place that reads the environment: settings, and COFFER_DEBUG for stack traces. */
+const env = process.env;
+const configOf = (options: { config?: string }) => loadConfig(env, options.config ?? env.COFFER_CONFIG);
 
 const program = new Command()
   .name('coffer')
@@ -16,7 +20,7 @@ program
   .description('start the HTTP server (embedded defaults: ./coffer-data, http://127.0.0.1:8080)')
   .option('-c, --config <file>', 'JSON file of settings (keys like "port", "data_dir"); COFFER_* variables win')
   .addHelpText('after', `\nSettings (environment variables):\n${describeSettings()}\n\nExample:\n  COFFER_PORT=9090 COFFER_ADMIN_PASSWORD=change-me-please coffer serve\n`)
-  .action(serve);
+  .action((options: { config?: string }) => serve(configOf(options)));
 
 program
   .command('jwks')
@@ -24,7 +28,7 @@ program
   .option('--pem', 'as PEM (SPKI) instead of a JWK set')
   .option('-c, --config <file>', 'JSON file of settings')
   .addHelpText('after', '\nExample:\n  coffer jwks --pem > coffer-public.pem\n')
-  .action(printJwks);
+  .action((options: { pem?: boolean; config?: string }) => printJwks(configOf(options), options));
 
 program
   .command('keygen')
@@ -40,7 +44,7 @@ program.parseAsync().catch((e: unknown) => {
     process.stderr.write(`coffer: ${e.message}\nSee "coffer serve --help" for every setting.\n`);
   } else {
     process.stderr.write(`coffer: ${(e as Error).message}\n`);
-    if (process.env.COFFER_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    if (env.COFFER_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
   }
   process.exitCode = 1;
 });

@@ -9,7 +9,7 @@
  * AWS_SECRET_ACCESS_KEY) is used as it is.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startRgw, type Rgw } from './helpers/ceph.js';
 
@@ -40,7 +40,9 @@ async function main(): Promise<number> {
   const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : suiteFiles();
   const env = { ...process.env };
   let rgw: Rgw | undefined;
-  if (!env.COFFER_TEST_S3_ENDPOINT) {
+  // Only the files that reach S3 (through helpers/ceph.ts or helpers/backends.ts) need one.
+  const needsS3 = files.some((f) => /helpers\/(ceph|backends)\.js/.test(readFileSync(f, 'utf8')));
+  if (needsS3 && !env.COFFER_TEST_S3_ENDPOINT) {
     say('booting one Ceph RADOS Gateway for the S3 tests (scripts/ceph-rgw.sh)');
     const started = Date.now();
     rgw = await startRgw();

@@ -19,7 +19,7 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
-import type { JwtAlgorithm } from '../config.js';
+import type { Config, JwtAlgorithm } from '../config.js';
 import { CofferError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -47,6 +47,18 @@ const GENERATE_OPTIONS: Record<Exclude<JwtAlgorithm, 'HS256'>, { crv?: string; m
   ES256: {},
   RS256: { modulusLength: 2048 },
 };
+
+/** The signing keys a configuration names: the server and `coffer jwks` open them the same way. */
+export function openSigningKeys(config: Config, clock: Clock = systemClock): Promise<SigningKeys> {
+  return SigningKeys.open({
+    algorithm: config.jwtAlgorithm,
+    dataDir: config.dataDir,
+    ...(config.jwtSecret ? { secret: config.jwtSecret } : {}),
+    // A replaced key verifies until the last token it signed has expired, clock skew included.
+    retireAfterMs: (config.accessTokenTtl + config.clockSkewSeconds) * 1000,
+    clock,
+  });
+}
 
 export class SigningKeys {
   private keys: LiveKey[] = [];

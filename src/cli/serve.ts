@@ -1,11 +1,10 @@
 /** `coffer serve`: start the HTTP server and stop it gracefully on SIGINT/SIGTERM. */
 import { buildApp } from '../app.js';
-import { loadConfig } from '../config.js';
+import type { Config } from '../config.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export async function serve(options: { config?: string }): Promise<void> {
-  const config = loadConfig(process.env, options.config ?? process.env.COFFER_CONFIG);
+export async function serve(config: Config): Promise<void> {
   const coffer = await buildApp(config);
   if (coffer.generatedAdminPassword) {
     process.stderr.write(
