@@ -2,17 +2,18 @@
  * The composition root: validated config -> stores -> services -> HTTP server. The only place
  * that knows every concrete class; everything else depends on the ports of its own area.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AccessCache } from './auth/access-cache.js';
+import { AccessFeed } from './auth/access-feed.js';
 import { AssertionService } from './auth/assertions.js';
 import { AuthService } from './auth/auth-service.js';
 import { LoginThrottle } from './auth/login-throttle.js';
-import { openSigningKeys } from './auth/signing-keys.js';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createMetricsRegistry } from './http/metrics.js';
 import { createServer, registerRoutes } from './http/server.js';
 import { KeyService } from './keys/key-service.js';
+import { openKeyring } from './keyring.js';
 import { KvService } from './kv/kv-service.js';
 import { ObjectService } from './objects/object-service.js';
 import { ObjectSweeper } from './objects/object-sweeper.js';
@@ -28,7 +29,6 @@ import { createMetadataStores, type MetadataStores } from './storage/meta/index.
 import { UserService } from './users/user-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { securePrivateDir } from './util/private-dir.js';
-import { loadOrCreateSecret } from './util/secret-file.js';
 
 export interface CofferApp {
   app: FastifyInstance;
@@ -54,7 +54,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const stores = await createMetadataStores(config.databaseUrl);
   const blobs = await createBlobStore(config);
-  const signingKeys = await openSigningKeys(config, clock);
+  const { signingKeys, presignSecret } = await openKeyring(config, clock, stores);
+  // What every node must see within a second: revocations, and keys another node rotated.
+  const accessCache = new AccessCache();
+  const feed = new AccessFeed(
+    stores.accessEvents,
+    accessCache,
+    (event) => event.kind === 'keys' && void signingKeys.reloadIfChanged().catch((err) => app.log.warn({ err }, 'cannot reload the signing keys')),
+    { warn: (err, message) => app.log.warn({ err }, message) },
+  );
+  await feed.start();
 
   const tokenSettings = {
     issuer: config.jwtIssuer,
@@ -63,7 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     refreshTtl: config.refreshTokenTtl,
     clockSkew: config.clockSkewSeconds,
   };
-  const tokens = new TokenService(stores.tokens, signingKeys, tokenSettings, audit, clock);
+  const tokens = new TokenService(stores.tokens, signingKeys, tokenSettings, audit, clock, accessCache, feed);
   const objects = new ObjectService(stores.objects, blobs, parcelPaths(stores.parcels), clock);
   const users = new UserService(
     stores.users,
@@ -71,12 +80,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     (userId) => objects.deleteAll(userId),
     (userId, now) => tokens.endUserSessions(userId, now),
+    () => tokens.accessChanged(),
     clock,
   );
   const keys = new KeyService(stores.keys, audit, clock);
   const throttle = new LoginThrottle(stores.loginFailures, config.loginMaxFailures, config.loginWindowSeconds * 1000, clock);
   const challengeSettings = { issuer: config.jwtIssuer, ttlSeconds: config.challengeTtl, selfRegistration: config.pubkeySelfRegistration };
-  const presignSecret = await loadOrCreateSecret(path.join(config.dataDir, 'keys', 'presign.key'));
   const services: Services = {
     config,
     auth: new AuthService(stores.users, tokens, signingKeys, throttle, audit, config.accessTokenTtl),
@@ -97,7 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await registerRoutes(app, services);
 
   const sweeper = new ObjectSweeper(stores.maintenance, blobs, objects, clock);
-  const stopSweeps = startSweeps(stores.maintenance, sweeper, config.loginWindowSeconds * 1000, clock, {
+  const stopSweeps = startSweeps(stores, sweeper, config.loginWindowSeconds * 1000, clock, {
     warn: (err, message) => app.log.warn({ err }, message),
     removed: (removed) => app.log.info({ removed }, 'removed orphan blobs'),
   });
@@ -109,6 +118,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     generatedAdminPassword: bootstrap.generatedPassword,
     async close() {
       stopSweeps();
+      await feed.stop();
       await app.close();
       await stores.close();
     },

@@ -6,10 +6,29 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import {
+  bool,
+  bucketName,
+  databaseUrl,
+  int,
+  list,
+  oneOf,
+  optionalSecret,
+  optionalStr,
+  optionalUrl,
+  s3KeyFile,
+  storageId,
+  str,
+  trustProxy,
+  username,
+  type Parser,
+  type S3Credentials,
+  type TrustProxy,
+} from './config-parsers.js';
 import { ConfigError } from './errors.js';
-import { isValidUsername, USERNAME_RULE } from './users/username.js';
 
 export { ConfigError } from './errors.js';
+export type { S3Credentials, TrustProxy } from './config-parsers.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -57,9 +76,14 @@ export interface Config {
   parcelStorageId: string;
   parcelJsonMaxBytes: number;
   metricsToken: string | undefined;
+  /** Encrypts what many nodes share in the database (signing keys, the presign secret). */
+  secretKey: string | undefined;
+  trustProxy: TrustProxy;
+  rateLimit: number;
+  rateLimitWindowSeconds: number;
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
 }
-
-type Parser<T> = (raw: string) => T | Error;
 
 interface Setting<K extends keyof Config> {
   key: K;
@@ -68,75 +92,6 @@ interface Setting<K extends keyof Config> {
   help: string;
   parse: Parser<Config[K]>;
   default: Config[K] | ((c: Partial<Config>) => Config[K]);
-}
-
-const str = (raw: string) => raw;
-const optionalStr = (raw: string) => (raw === '' ? undefined : raw);
-
-function int(min: number, max: number): Parser<number> {
-  return (raw) => {
-    const n = Number(raw);
-    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      return new Error(`a whole number from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
-
-function oneOf<T extends string>(values: readonly T[]): Parser<T> {
-  return (raw) => (values as readonly string[]).includes(raw) ? (raw as T) : new Error(`one of ${values.join(', ')}`);
-}
-
-const bool: Parser<boolean> = (raw) => {
-  const v = raw.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
-  return new Error('true or false');
-};
-
-const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
-
-const username: Parser<string> = (raw) => (isValidUsername(raw) ? raw : new Error(USERNAME_RULE));
-
-const databaseUrl: Parser<string> = (raw) =>
-  /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw) ? raw : new Error('sqlite:<file> or postgres://user@host:port/db');
-
-const optionalUrl: Parser<string | undefined> = (raw) => {
-  if (raw === '') return undefined;
-  try {
-    const u = new URL(raw);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? raw : new Error('an http:// or https:// URL');
-  } catch {
-    return new Error('an http:// or https:// URL');
-  }
-};
-
-const bucketName: Parser<string> = (raw) =>
-  /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw) ? raw : new Error('an S3 bucket name (3-63 of a-z 0-9 . -)');
-
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-
-/** A key.json `{"access_key","secret_key"}` (the AMO adapter's format), read once at start. */
-const s3KeyFile: Parser<S3Credentials | undefined> = (raw) => {
-  if (raw === '') return undefined;
-  let parsed: { access_key?: unknown; secret_key?: unknown };
-  try {
-    parsed = JSON.parse(readFileSync(raw, 'utf8')) as typeof parsed;
-  } catch (e) {
-    return new Error(`a readable JSON file (${(e as Error).message})`);
-  }
-  if (typeof parsed?.access_key !== 'string' || typeof parsed.secret_key !== 'string') return new Error('a file holding {"access_key": "...", "secret_key": "..."}');
-  return { accessKeyId: parsed.access_key, secretAccessKey: parsed.secret_key };
-};
-
-const storageId: Parser<string> = (raw) => (/^[0-9a-fA-F]{8}$/.test(raw) ? raw.toUpperCase() : new Error('8 hex digits'));
-
-/** A secret string of at least `min` characters, or unset. */
-function optionalSecret(min: number): Parser<string | undefined> {
-  return (raw) => (raw === '' ? undefined : raw.length >= min ? raw : new Error(`at least ${min} characters (e.g. \`openssl rand -hex 24\`)`));
 }
 
 const DAY = 86_400;
@@ -192,6 +147,25 @@ export const SETTINGS = [
   def({
     key: 'parcelJsonMaxBytes', env: 'COFFER_PARCEL_JSON_MAX_BYTES', file: 'parcel_json_max_bytes',
     help: 'largest JSON (hex) parcel upload, bytes; raw uploads stream without this limit', parse: int(1024, 1024 * 1024 * 1024), default: 64 * 1024 * 1024,
+  }),
+  def({
+    key: 'secretKey', env: 'COFFER_SECRET_KEY', file: 'secret_key',
+    help: 'with it, signing keys and the presign secret live in the database, encrypted, shared by every node (give every node the same one; at least 32 characters)',
+    parse: optionalSecret(32), default: undefined,
+  }),
+  def({
+    key: 'trustProxy', env: 'COFFER_TRUST_PROXY', file: 'trust_proxy',
+    help: 'whose X-Forwarded-For to believe: false, true, a number of hops, or addresses/CIDRs (comma-separated)', parse: trustProxy, default: false,
+  }),
+  def({ key: 'rateLimit', env: 'COFFER_RATE_LIMIT', file: 'rate_limit', help: 'requests per client address per window to login, registration, challenges and assertions', parse: int(1, 1_000_000), default: 30 }),
+  def({ key: 'rateLimitWindowSeconds', env: 'COFFER_RATE_LIMIT_WINDOW', file: 'rate_limit_window', help: 'the rate-limit window, seconds', parse: int(1, DAY), default: 60 }),
+  def({
+    key: 'passwordHashConcurrency', env: 'COFFER_PASSWORD_HASH_CONCURRENCY', file: 'password_hash_concurrency',
+    help: 'password hashes computed at once (argon2id: a core each)', parse: int(1, 64), default: 1,
+  }),
+  def({
+    key: 'passwordHashQueue', env: 'COFFER_PASSWORD_HASH_QUEUE', file: 'password_hash_queue',
+    help: 'password checks that may wait for one; beyond, 503 with Retry-After', parse: int(0, 100_000), default: 64,
   }),
   def({
     key: 'metricsToken', env: 'COFFER_METRICS_TOKEN', file: 'metrics_token',

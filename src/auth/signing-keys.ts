@@ -1,11 +1,10 @@
 /**
- * The access-token signing keys. Asymmetric keys live in `<dataDir>/keys/jwt-signing-keys.json`
- * (mode 0600, created on first start). The newest key signs; every key not yet retired verifies,
- * so a rotation logs nobody out: a replaced key is kept until the last token it signed expires.
+ * The access-token signing keys. The newest key signs; every key not yet retired verifies, so a
+ * rotation logs nobody out: a replaced key is kept until the last token it signed expires. The
+ * keys are kept by a SigningKeyStore (a file, or the shared database); a key this node does not
+ * know makes it look again (at most once a second), and so does a change another node announces.
  * HS256 mode uses the configured secret instead and publishes no JWKS.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
 import {
   calculateJwkThumbprint,
   errors as joseErrors,
@@ -19,19 +18,10 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
-import type { Config, JwtAlgorithm } from '../config.js';
+import type { JwtAlgorithm } from '../config.js';
 import { CofferError } from '../errors.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
-
-interface StoredKey {
-  kid: string;
-  alg: JwtAlgorithm;
-  privateJwk: JWK;
-  createdAt: number;
-  /** Once set: after this instant (ms) the key verifies nothing and is dropped. */
-  retireAt?: number;
-}
+import type { Clock } from '../util/clock.js';
+import type { SigningKeyStore, StoredSigningKey } from './signing-key-store.js';
 
 interface LiveKey {
   kid: string;
@@ -48,50 +38,32 @@ const GENERATE_OPTIONS: Record<Exclude<JwtAlgorithm, 'HS256'>, { crv?: string; m
   RS256: { modulusLength: 2048 },
 };
 
-/** The signing keys a configuration names: the server and `coffer jwks` open them the same way. */
-export function openSigningKeys(config: Config, clock: Clock = systemClock): Promise<SigningKeys> {
-  return SigningKeys.open({
-    algorithm: config.jwtAlgorithm,
-    dataDir: config.dataDir,
-    ...(config.jwtSecret ? { secret: config.jwtSecret } : {}),
-    // A replaced key verifies until the last token it signed has expired, clock skew included.
-    retireAfterMs: (config.accessTokenTtl + config.clockSkewSeconds) * 1000,
-    clock,
-  });
-}
-
 export class SigningKeys {
   private keys: LiveKey[] = [];
-  private fileMtime = 0;
+  private storeVersion = '';
   private lastReload = -Infinity;
 
   private constructor(
     readonly algorithm: JwtAlgorithm,
-    private readonly file: string | undefined,
+    private readonly store: SigningKeyStore | undefined,
     /** How long a replaced key keeps verifying: the longest token lifetime plus clock skew. */
     private readonly retireAfterMs: number,
     private readonly clock: Clock,
   ) {}
 
-  static async open(options: {
-    algorithm: JwtAlgorithm;
-    dataDir: string;
-    secret?: string;
-    retireAfterMs: number;
-    clock?: Clock;
-  }): Promise<SigningKeys> {
-    const clock = options.clock ?? systemClock;
-    if (options.algorithm === 'HS256') {
-      const ring = new SigningKeys('HS256', undefined, options.retireAfterMs, clock);
-      const secret = new TextEncoder().encode(options.secret);
-      ring.keys = [{ kid: 'hs256', alg: 'HS256', privateKey: secret, verifyKey: secret }];
-      return ring;
-    }
-    const dir = path.join(options.dataDir, 'keys');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const ring = new SigningKeys(options.algorithm, path.join(dir, 'jwt-signing-keys.json'), options.retireAfterMs, clock);
+  /** HS256: the configured secret signs and verifies. */
+  static shared(secret: string, clock: Clock): SigningKeys {
+    const ring = new SigningKeys('HS256', undefined, 0, clock);
+    const key = new TextEncoder().encode(secret);
+    ring.keys = [{ kid: 'hs256', alg: 'HS256', privateKey: key, verifyKey: key }];
+    return ring;
+  }
+
+  /** The keys in `store`; a first key is made when there is none of `algorithm` that signs. */
+  static async open(store: SigningKeyStore, algorithm: Exclude<JwtAlgorithm, 'HS256'>, retireAfterMs: number, clock: Clock): Promise<SigningKeys> {
+    const ring = new SigningKeys(algorithm, store, retireAfterMs, clock);
     await ring.reload();
-    if (!ring.keys.some((k) => k.alg === options.algorithm && k.retireAt === undefined)) await ring.rotate();
+    if (!ring.keys.some((k) => k.alg === algorithm && k.retireAt === undefined)) await ring.rotate();
     return ring;
   }
 
@@ -108,12 +80,12 @@ export class SigningKeys {
   }
 
   /**
-   * The key that verifies a token with this `kid`. Another process may have rotated the keys,
-   * so an unknown kid makes it look at the key file, at most once a second.
+   * The key that verifies a token with this `kid`. Another node may have rotated the keys, so
+   * an unknown kid makes it look at the store again, at most once a second.
    */
   async resolve(kid: string | undefined): Promise<LiveKey | undefined> {
     const key = this.verificationKey(kid);
-    // Real time, not the service clock: this bounds file reads, whatever time the tokens live in.
+    // Real time, not the service clock: this bounds reads of the store, whatever time tokens live in.
     if (key || performance.now() - this.lastReload <= 1000) return key;
     this.lastReload = performance.now();
     await this.reloadIfChanged();
@@ -164,61 +136,45 @@ export class SigningKeys {
 
   /** Makes a new current key; the old ones verify until their tokens have expired. */
   async rotate(): Promise<string> {
-    if (!this.file) {
+    if (!this.store) {
       throw new CofferError('conflict', 'With COFFER_JWT_ALG=HS256 the key is COFFER_JWT_SECRET: rotate it by changing that setting.');
     }
     const alg = this.algorithm as Exclude<JwtAlgorithm, 'HS256'>;
     const { privateKey } = await generateKeyPair(alg, { ...GENERATE_OPTIONS[alg], extractable: true });
     const privateJwk = await exportJWK(privateKey);
-    const stored = await this.readFile();
-    const now = this.clock.now();
-    for (const k of stored) k.retireAt ??= now + this.retireAfterMs;
     const kid = await calculateJwkThumbprint(privateJwk);
-    stored.push({ kid, alg, privateJwk, createdAt: now });
-    await writeFileAtomic(this.file, JSON.stringify(stored.filter((k) => k.retireAt === undefined || k.retireAt > now), null, 2));
+    const now = this.clock.now();
+    await this.store.rotate({ kid, alg, privateJwk, createdAt: now }, now + this.retireAfterMs, now);
     await this.reload();
     return kid;
   }
 
-  /** Picks up keys another process (or `coffer keys rotate`) wrote; cheap when nothing changed. */
+  /** Picks up keys another node (or process) wrote; cheap when nothing changed. */
   async reloadIfChanged(): Promise<void> {
-    if (!this.file) return;
-    const s = await stat(this.file).catch(() => undefined);
-    if (s && s.mtimeMs !== this.fileMtime) await this.reload();
-  }
-
-  private async readFile(): Promise<StoredKey[]> {
-    if (!this.file) return [];
-    try {
-      const parsed: unknown = JSON.parse(await readFile(this.file, 'utf8'));
-      if (!Array.isArray(parsed)) throw new Error('not a JSON array');
-      return parsed as StoredKey[];
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new Error(`cannot read the signing keys in ${this.file}: ${(e as Error).message}`);
-    }
+    if (this.store && (await this.store.version()) !== this.storeVersion) await this.reload();
   }
 
   private async reload(): Promise<void> {
-    const stored = await this.readFile();
-    const s = this.file ? await stat(this.file).catch(() => undefined) : undefined;
+    if (!this.store) return;
+    const version = await this.store.version();
+    const stored = await this.store.load();
     const live: LiveKey[] = [];
-    for (const k of stored.sort((a, b) => a.createdAt - b.createdAt)) {
-      const { d: _private, ...publicJwk } = k.privateJwk as JWK & { d?: string };
-      const extra = ['p', 'q', 'dp', 'dq', 'qi'];
-      for (const f of extra) delete (publicJwk as Record<string, unknown>)[f];
-      live.push({
-        kid: k.kid,
-        alg: k.alg,
-        privateKey: (await importJWK(k.privateJwk, k.alg)) as CryptoKey,
-        verifyKey: (await importJWK(publicJwk, k.alg)) as CryptoKey,
-        publicJwk,
-        ...(k.retireAt !== undefined ? { retireAt: k.retireAt } : {}),
-      });
-    }
+    for (const k of stored.sort((a, b) => a.createdAt - b.createdAt || a.kid.localeCompare(b.kid))) live.push(await liveKey(k));
     // The current key is the newest one that is not retiring.
     live.sort((a, b) => Number(a.retireAt === undefined) - Number(b.retireAt === undefined));
     this.keys = live;
-    this.fileMtime = s?.mtimeMs ?? 0;
+    this.storeVersion = version;
   }
+}
+
+async function liveKey(k: StoredSigningKey): Promise<LiveKey> {
+  const { d: _private, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = k.privateJwk as JWK & Record<'d' | 'p' | 'q' | 'dp' | 'dq' | 'qi', unknown>;
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    privateKey: (await importJWK(k.privateJwk, k.alg)) as CryptoKey,
+    verifyKey: (await importJWK(publicJwk, k.alg)) as CryptoKey,
+    publicJwk,
+    ...(k.retireAt !== undefined ? { retireAt: k.retireAt } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * The token port: what decides whether an access token still works (revoked jtis and refresh
- * families, read with the user in one query on every request), the refresh-token families, and
- * the one-time jtis of challenge tokens.
+ * families, read with the user in one query), the refresh-token families, and the one-time jtis
+ * of challenge tokens. Every revocation is also written to the access-event log.
  */
 import type { UserRecord } from '../users/user-store.js';
 
@@ -34,7 +34,7 @@ export interface RefreshTokenRecord {
 export interface TokenStore {
   accessState(userId: string, jti: string, familyId: string | undefined): Promise<AccessState | undefined>;
   /** Revokes one access token until it expires. */
-  revokeJti(jti: string, expiresAt: number): Promise<void>;
+  revokeJti(jti: string, expiresAt: number, now: number): Promise<void>;
 
   createRefreshFamily(family: RefreshFamily): Promise<void>;
   addRefreshToken(token: { hash: string; familyId: string; userId: string; expiresAt: number }): Promise<void>;

@@ -2,9 +2,10 @@
  * Access tokens (signed JWTs, typ at+jwt) and refresh tokens (opaque, stored hashed).
  *
  * Verifying a signature costs ~140 µs with Ed25519, so verified tokens are cached until they
- * expire. Revocation is never cached: every request reads the live state (user disabled or
- * deleted, token version bumped, jti revoked, refresh family revoked) in one query, which keeps
- * it correct across many nodes.
+ * expire. The live state (user disabled or deleted, token version bumped, jti or refresh family
+ * revoked) is read in one query and kept in the AccessCache, which every change empties at once
+ * on this node and within a second on the others (AccessFeed); while the feed is not current,
+ * every request reads the database.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
@@ -15,7 +16,9 @@ import type { Actor } from '../users/user-service.js';
 import type { UserRecord } from '../users/user-store.js';
 import { epochSeconds, type Clock } from '../util/clock.js';
 import type { SigningKeys } from './signing-keys.js';
-import type { TokenStore } from './token-store.js';
+import type { AccessCache } from './access-cache.js';
+import type { AccessFeed } from './access-feed.js';
+import type { AccessState, TokenStore } from './token-store.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -68,6 +71,8 @@ export class TokenService {
     private readonly settings: TokenSettings,
     private readonly audit: Audit,
     private readonly clock: Clock,
+    private readonly cache: AccessCache,
+    private readonly feed: AccessFeed,
   ) {}
 
   async issueAccessToken(user: UserRecord, scopes: readonly Scope[], familyId?: string): Promise<{ token: string; claims: AccessClaims }> {
@@ -126,7 +131,7 @@ export class TokenService {
   /** Verifies a token and its live state: the full check every protected request makes. */
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.verifyAccessToken(token);
-    const state = await this.store.accessState(claims.sub, claims.jti, claims.sid);
+    const state = await this.accessState(claims);
     if (!state || state.user.disabled || state.user.tokenVersion !== claims.ver) throw invalidToken('The access token has been revoked.');
     if (state.jtiRevoked || state.familyRevoked) throw invalidToken('The access token has been revoked.');
     const granted = new Set(effectiveGrants(state.user));
@@ -134,10 +139,29 @@ export class TokenService {
     return { user: state.user, claims, scopes, token };
   }
 
+  /** The live state of a token's user, jti and family: from the cache while the feed is current. */
+  private async accessState(claims: AccessClaims): Promise<AccessState | undefined> {
+    const current = this.feed.current;
+    if (current) {
+      const cached = this.cache.get(claims.jti);
+      if (cached) return cached;
+    }
+    const mark = this.cache.mark();
+    const state = await this.store.accessState(claims.sub, claims.jti, claims.sid);
+    if (state && current) this.cache.set(claims.jti, claims.sid, state, mark);
+    return state;
+  }
+
   /** Revokes one access token until it expires. */
   async revokeAccessToken(claims: AccessClaims): Promise<void> {
-    await this.store.revokeJti(claims.jti, (claims.exp + this.settings.clockSkew) * 1000);
+    await this.store.revokeJti(claims.jti, (claims.exp + this.settings.clockSkew) * 1000, this.clock.now());
     this.verified.forEach((c, t) => c.jti === claims.jti && this.verified.delete(t));
+    await this.accessChanged();
+  }
+
+  /** Makes this node's cache see a change it made at once (the others follow the event log). */
+  accessChanged(): Promise<void> {
+    return this.feed.catchUp();
   }
 
   /** Starts a login session: a refresh family and its first token. */
@@ -169,6 +193,7 @@ export class TokenService {
     if (record.expiresAt <= now) throw grantError('The refresh token has expired.');
     if (record.usedAt !== null || !(await this.store.markRefreshTokenUsed(hash, now))) {
       await this.store.revokeRefreshFamily(record.familyId, now);
+      await this.accessChanged();
       this.audit('token.refresh_reuse', { user_id: record.userId, family: record.familyId });
       throw grantError('The refresh token was already used; its session has been revoked.');
     }
@@ -179,10 +204,12 @@ export class TokenService {
   /** Ends every session of a user: their refresh families (their access tokens die by the token version). */
   async endUserSessions(userId: string, now: number): Promise<void> {
     await this.store.revokeUserRefreshFamilies(userId, now);
+    await this.accessChanged();
   }
 
   async revokeRefreshFamily(familyId: string): Promise<void> {
     await this.store.revokeRefreshFamily(familyId, this.clock.now());
+    await this.accessChanged();
   }
 
   /** The family a refresh token belongs to, if Coffer issued it. */

@@ -98,6 +98,8 @@ export class UserService {
     private readonly deleteUserData: (userId: string) => Promise<void>,
     /** Ends every session of a user (after a password change or a disable). */
     private readonly endSessions: (userId: string, now: number) => Promise<void>,
+    /** Makes this node's access cache see a change at once (others follow the event log). */
+    private readonly accessChanged: () => Promise<void>,
     private readonly clock: Clock,
   ) {}
 
@@ -198,6 +200,7 @@ export class UserService {
     const updated = await this.users.update(target.id, patch, now);
     if (!updated) throw notFound(`No user "${username}".`);
     if (patch.bumpTokenVersion) await this.endSessions(target.id, now);
+    await this.accessChanged();
     this.audit('user.update', { by: actor.user.username, username, fields: fields.filter((f) => f !== 'current_password') });
     return updated;
   }
@@ -225,7 +228,8 @@ export class UserService {
     const target = await this.get(username);
     if (target.admin && !target.disabled) await this.assertNotLastAdmin();
     await this.deleteUserData(target.id);
-    await this.users.delete(target.id);
+    await this.users.delete(target.id, this.clock.now());
+    await this.accessChanged();
     this.audit('user.delete', { by: actor.user.username, username });
   }
 

@@ -39,5 +39,5 @@ export interface UserStore {
   countActiveAdmins(): Promise<number>;
   update(id: string, patch: UserPatch, now: number): Promise<UserRecord | undefined>;
   /** Deletes the user with every row they own; false if there was no such user. */
-  delete(id: string): Promise<boolean>;
+  delete(id: string, now: number): Promise<boolean>;
 }

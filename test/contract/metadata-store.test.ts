@@ -72,6 +72,10 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
   objects: { owner: true, path: true, blob_key: true, size: true, sha256: true, content_type: true, created_at: true, updated_at: true },
   parcels: { id: true, owner: true, metadata: true, created_at: true },
   used_challenges: { jti: true, expires_at: true },
+  signing_keys: { kid: true, alg: true, private_key: true, created_at: true, retire_at: true },
+  secrets: { name: true, value: true, created_at: true },
+  access_events: { id: true, kind: true, subject: true, at: true },
+  rate_limits: { key: true, window_start: true, count: true },
 };
 
 let seq = 0;
@@ -142,8 +146,8 @@ for (const backend of backends) {
       await stores.tokens.createRefreshFamily({ id: 'fam-access', userId: u.id, scope: 'kv:read', createdAt: 1, expiresAt: Date.now() + 60_000 });
       let state = await stores.tokens.accessState(u.id, 'jti-1', 'fam-access');
       assert.deepEqual([state?.user.username, state?.jtiRevoked, state?.familyRevoked], ['access', false, false]);
-      await stores.tokens.revokeJti('jti-1', Date.now() + 60_000);
-      await stores.tokens.revokeJti('jti-1', Date.now() + 60_000); // idempotent
+      await stores.tokens.revokeJti('jti-1', Date.now() + 60_000, Date.now());
+      await stores.tokens.revokeJti('jti-1', Date.now() + 60_000, Date.now()); // idempotent
       await stores.tokens.revokeRefreshFamily('fam-access', 2);
       state = await stores.tokens.accessState(u.id, 'jti-1', 'fam-access');
       assert.deepEqual([state?.jtiRevoked, state?.familyRevoked], [true, true]);
@@ -276,8 +280,8 @@ for (const backend of backends) {
       await stores.kv.write(stay.id, entry('k', 'v'), always);
       await stores.tokens.createRefreshFamily({ id: 'fam-leaver', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
       await stores.tokens.addRefreshToken({ hash: 'h-leaver', familyId: 'fam-leaver', userId: u.id, expiresAt: 99_999 });
-      assert.equal(await stores.users.delete(u.id), true);
-      assert.equal(await stores.users.delete(u.id), false);
+      assert.equal(await stores.users.delete(u.id, 1000), true);
+      assert.equal(await stores.users.delete(u.id, 1000), false);
       const now = Date.now();
       assert.equal(await stores.users.getById(u.id), undefined);
       assert.equal(await stores.kv.get(u.id, 'k', now), undefined);
@@ -428,7 +432,7 @@ for (const backend of backends) {
       const u = (await stores.users.create(newUser('parcel-owner')))!;
       const id = '00000001' + 'EF'.repeat(32);
       await stores.parcels.put(u.id, { id, metadata: '{}', createdAt: 1 }, { path: `parcels/${id}`, blobKey: 'pk', size: 1, sha256: 'ef'.repeat(32), contentType: 'x/y', createdAt: 1, updatedAt: 1 });
-      await stores.users.delete(u.id);
+      await stores.users.delete(u.id, 1000);
       assert.equal(await stores.parcels.find(id), undefined);
     });
 

@@ -6,7 +6,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, sql, type Generated, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
@@ -14,6 +14,7 @@ import * as m0003 from './migrations/0003_pending_uploads.js';
 import * as m0004 from './migrations/0004_public_keys.js';
 import * as m0005 from './migrations/0005_parcels_and_challenges.js';
 import * as m0006 from './migrations/0006_one_holder_per_key.js';
+import * as m0007 from './migrations/0007_many_nodes.js';
 
 export interface UsersTable {
   id: string;
@@ -114,6 +115,36 @@ export interface UsedChallengesTable {
   expires_at: number;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** The private JWK, encrypted with COFFER_SECRET_KEY. */
+  private_key: string;
+  created_at: number;
+  retire_at: number | null;
+}
+
+export interface SecretsTable {
+  name: string;
+  /** Encrypted with COFFER_SECRET_KEY. */
+  value: string;
+  created_at: number;
+}
+
+export interface AccessEventsTable {
+  id: Generated<number>;
+  /** user, jti or family */
+  kind: string;
+  subject: string;
+  at: number;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  window_start: number;
+  count: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_families: RefreshFamiliesTable;
@@ -126,6 +157,10 @@ export interface Database {
   public_keys: PublicKeysTable;
   parcels: ParcelsTable;
   used_challenges: UsedChallengesTable;
+  signing_keys: SigningKeysTable;
+  secrets: SecretsTable;
+  access_events: AccessEventsTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -142,6 +177,7 @@ const MIGRATIONS = {
   '0004_public_keys': m0004,
   '0005_parcels_and_challenges': m0005,
   '0006_one_holder_per_key': m0006,
+  '0007_many_nodes': m0007,
 } satisfies Record<string, Migration>;
 
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
@@ -218,9 +254,42 @@ export async function migrateTo(open: OpenDatabase, target: keyof typeof MIGRATI
   // another schema of the same PostgreSQL database) would be taken for it.
   const schema = open.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(open.db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({ db: open.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
+  // Nodes that start together migrate one after the other; the later ones find nothing to do.
+  const { error, results } = await exclusively(open, 'migrations', () => (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target)));
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
   }
+}
+
+/**
+ * Runs `fn` while this node alone holds the lock `name` (a PostgreSQL advisory lock, per schema);
+ * the others wait. On SQLite there is one process: it just runs.
+ */
+export async function exclusively<T>(open: OpenDatabase, name: string, fn: () => Promise<T>): Promise<T> {
+  if (open.dialect !== 'postgres') return fn();
+  return open.db.connection().execute(async (conn) => {
+    const key = sql`hashtext(current_schema() || ':' || ${name})`;
+    await sql`select pg_advisory_lock(${key})`.execute(conn);
+    try {
+      return await fn();
+    } finally {
+      await sql`select pg_advisory_unlock(${key})`.execute(conn);
+    }
+  });
+}
+
+/** Like `exclusively`, but when another node holds the lock it does not wait: undefined, and `fn` does not run. */
+export async function ifAlone<T>(open: OpenDatabase, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  if (open.dialect !== 'postgres') return fn();
+  return open.db.connection().execute(async (conn) => {
+    const key = sql`hashtext(current_schema() || ':' || ${name})`;
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
+    if (!rows[0]?.locked) return undefined;
+    try {
+      return await fn();
+    } finally {
+      await sql`select pg_advisory_unlock(${key})`.execute(conn);
+    }
+  });
 }

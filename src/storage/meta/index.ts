@@ -2,7 +2,9 @@
  * The metadata stores, one per area, over one database: SQLite (embedded) or PostgreSQL (many
  * nodes), with the same schema and migrations.
  */
+import type { AccessEventLog } from '../../auth/access-events.js';
 import type { LoginFailureStore } from '../../auth/login-throttle.js';
+import type { SigningKeyStore } from '../../auth/signing-key-store.js';
 import type { TokenStore } from '../../auth/token-store.js';
 import type { KeyStore } from '../../keys/key-store.js';
 import type { KvStore } from '../../kv/kv-store.js';
@@ -11,13 +13,16 @@ import type { ObjectSweepStore } from '../../objects/object-sweeper.js';
 import type { MaintenanceStore } from '../../ops/maintenance-store.js';
 import type { ParcelStore } from '../../parcels/parcel-store.js';
 import type { UserStore } from '../../users/user-store.js';
-import { migrateToLatest, openDatabase, type Dialect, type OpenDatabase } from './database.js';
+import type { SecretBox } from '../../util/secret-box.js';
+import { exclusively, ifAlone, migrateToLatest, openDatabase, type Dialect, type OpenDatabase } from './database.js';
+import { KyselyAccessEventLog } from './kysely/access-events.js';
 import { KyselyKeyStore } from './kysely/keys.js';
 import { KyselyKvStore } from './kysely/kv.js';
 import { KyselyLoginFailureStore } from './kysely/login-failures.js';
 import { KyselyMaintenanceStore } from './kysely/maintenance.js';
 import { KyselyObjectIndex } from './kysely/objects.js';
 import { KyselyParcelStore } from './kysely/parcels.js';
+import { KyselySecretStore, KyselySigningKeyStore } from './kysely/secrets.js';
 import { KyselyTokenStore } from './kysely/tokens.js';
 import { KyselyUserStore } from './kysely/users.js';
 
@@ -31,11 +36,18 @@ export interface MetadataStores {
   parcels: ParcelStore;
   keys: KeyStore;
   maintenance: MaintenanceStore & ObjectSweepStore;
+  accessEvents: AccessEventLog;
+  /** The signing keys and named secrets many nodes share, sealed by `box` (COFFER_SECRET_KEY). */
+  sharedSecrets(box: SecretBox): { signingKeys: SigningKeyStore; secrets: KyselySecretStore };
+  /** Runs `fn` while no other node runs the same `name` (the others wait). */
+  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` unless another node is running the same `name` right now (undefined then). */
+  ifAlone<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
 
-/** The stores over an open, migrated database. */
-export function metadataStores(open: OpenDatabase): MetadataStores {
+/** The stores over an open, migrated database (`connection`: how to open the listener's own, on PostgreSQL). */
+export function metadataStores(open: OpenDatabase, connection?: { url: string; schema?: string }): MetadataStores {
   const d = { db: open.db, dialect: open.dialect };
   return {
     dialect: open.dialect,
@@ -47,6 +59,10 @@ export function metadataStores(open: OpenDatabase): MetadataStores {
     parcels: new KyselyParcelStore(d),
     keys: new KyselyKeyStore(d),
     maintenance: new KyselyMaintenanceStore(d),
+    accessEvents: new KyselyAccessEventLog(d, connection),
+    sharedSecrets: (box) => ({ signingKeys: new KyselySigningKeyStore(d, box), secrets: new KyselySecretStore(d, box) }),
+    exclusively: (name, fn) => exclusively(open, name, fn),
+    ifAlone: (name, fn) => ifAlone(open, name, fn),
     close: () => open.db.destroy(),
   };
 }
@@ -60,5 +76,5 @@ export async function createMetadataStores(url: string, options: { schema?: stri
     await open.db.destroy();
     throw e;
   }
-  return metadataStores(open);
+  return metadataStores(open, { url, ...(options.schema ? { schema: options.schema } : {}) });
 }

@@ -16,6 +16,9 @@ export class KyselyMaintenanceStore implements MaintenanceStore, ObjectSweepStor
     await db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).execute();
     await db.deleteFrom('refresh_families').where('expires_at', '<=', now).execute();
     await db.deleteFrom('login_failures').where('window_start', '<=', now - loginWindowMs).execute();
+    // Every node reads the access-event log within a second; an hour of it is plenty.
+    await db.deleteFrom('access_events').where('at', '<=', now - 3_600_000).execute();
+    await db.deleteFrom('rate_limits').where('window_start', '<=', now - 86_400_000).execute();
   }
 
   async expiredPendingUploads(now: number, limit: number): Promise<PendingUpload[]> {

@@ -1,6 +1,7 @@
 /** TokenStore on Kysely: the access-state read every request makes is compiled once. */
 import type { AccessState, RefreshFamily, RefreshTokenRecord, TokenStore } from '../../../auth/token-store.js';
 import { prepareQuery } from '../prepared-query.js';
+import { announceAccessChange } from './access-events.js';
 import { toUser, type Db } from './rows.js';
 
 export class KyselyTokenStore implements TokenStore {
@@ -26,8 +27,11 @@ export class KyselyTokenStore implements TokenStore {
     return { user: toUser(row), jtiRevoked: Boolean(row.jti_revoked), familyRevoked: Boolean(row.family_revoked) };
   }
 
-  async revokeJti(jti: string, expiresAt: number): Promise<void> {
-    await this.d.db.insertInto('revoked_tokens').values({ jti, expires_at: expiresAt }).onConflict((oc) => oc.column('jti').doNothing()).execute();
+  async revokeJti(jti: string, expiresAt: number, now: number): Promise<void> {
+    await this.d.db.transaction().execute(async (trx) => {
+      await trx.insertInto('revoked_tokens').values({ jti, expires_at: expiresAt }).onConflict((oc) => oc.column('jti').doNothing()).execute();
+      await announceAccessChange(trx, this.d.dialect, 'jti', jti, now);
+    });
   }
 
   async createRefreshFamily(f: RefreshFamily): Promise<void> {
@@ -69,11 +73,17 @@ export class KyselyTokenStore implements TokenStore {
   }
 
   async revokeRefreshFamily(familyId: string, now: number): Promise<void> {
-    await this.d.db.updateTable('refresh_families').set({ revoked_at: now }).where('id', '=', familyId).where('revoked_at', 'is', null).execute();
+    await this.d.db.transaction().execute(async (trx) => {
+      await trx.updateTable('refresh_families').set({ revoked_at: now }).where('id', '=', familyId).where('revoked_at', 'is', null).execute();
+      await announceAccessChange(trx, this.d.dialect, 'family', familyId, now);
+    });
   }
 
   async revokeUserRefreshFamilies(userId: string, now: number): Promise<void> {
-    await this.d.db.updateTable('refresh_families').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    await this.d.db.transaction().execute(async (trx) => {
+      await trx.updateTable('refresh_families').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+      await announceAccessChange(trx, this.d.dialect, 'user', userId, now);
+    });
   }
 
   async spendChallenge(jti: string, expiresAt: number): Promise<boolean> {

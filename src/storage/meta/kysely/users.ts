@@ -1,5 +1,6 @@
 /** UserStore on Kysely. */
 import type { NewUser, UserPatch, UserRecord, UserStore } from '../../../users/user-store.js';
+import { announceAccessChange } from './access-events.js';
 import { isUniqueViolation, toUser, type Db } from './rows.js';
 
 export class KyselyUserStore implements UserStore {
@@ -62,16 +63,20 @@ export class KyselyUserStore implements UserStore {
     if (patch.admin !== undefined) set.admin = patch.admin ? 1 : 0;
     if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
     if (patch.grants !== undefined) set.grants = patch.grants.join(' ');
-    await this.d.db
-      .updateTable('users')
-      .set(set)
-      .$if(patch.bumpTokenVersion === true, (qb) => qb.set((eb) => ({ token_version: eb('token_version', '+', 1) })))
-      .where('id', '=', id)
-      .execute();
+    await this.d.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set(set)
+        .$if(patch.bumpTokenVersion === true, (qb) => qb.set((eb) => ({ token_version: eb('token_version', '+', 1) })))
+        .where('id', '=', id)
+        .execute();
+      // Grants, the admin flag, disabling and the token version all decide what tokens may do.
+      await announceAccessChange(trx, this.d.dialect, 'user', id, now);
+    });
     return this.getById(id);
   }
 
-  async delete(id: string): Promise<boolean> {
+  async delete(id: string, now: number): Promise<boolean> {
     return this.d.db.transaction().execute(async (trx) => {
       for (const table of ['kv', 'objects', 'pending_uploads', 'public_keys', 'parcels'] as const) {
         await trx.deleteFrom(table).where('owner', '=', id).execute();
@@ -79,6 +84,7 @@ export class KyselyUserStore implements UserStore {
       await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
       await trx.deleteFrom('refresh_families').where('user_id', '=', id).execute();
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      await announceAccessChange(trx, this.d.dialect, 'user', id, now);
       return Number(result.numDeletedRows) > 0;
     });
   }
