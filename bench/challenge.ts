@@ -140,6 +140,8 @@ async function startCoffer(): Promise<Coffer> {
     COFFER_PORT: String(port),
     COFFER_DATA_DIR: dataDir,
     COFFER_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    // The load comes from one address; the per-address limit would measure only itself.
+    COFFER_RATE_LIMIT: '1000000',
     COFFER_LOG_LEVEL,
     COFFER_PUBKEY_SELF_REGISTRATION: 'true',
     NODE_ENV: 'production',

@@ -166,6 +166,8 @@ async function startCoffer(): Promise<Target> {
     COFFER_PORT: String(port),
     COFFER_DATA_DIR: dataDir,
     COFFER_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    // The load comes from one address; the per-address limit would measure only itself.
+    COFFER_RATE_LIMIT: '1000000',
     COFFER_LOG_LEVEL: COFFER_LOG_LEVEL,
     NODE_ENV: 'production',
   });

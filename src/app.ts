@@ -20,12 +20,14 @@ import { ObjectSweeper } from './objects/object-sweeper.js';
 import { PresignService } from './objects/presign-service.js';
 import type { Audit } from './util/audit.js';
 import { HealthService } from './ops/health-service.js';
+import { RateLimits } from './ops/rate-limits.js';
 import { startSweeps } from './ops/sweeper.js';
 import { ChallengeService } from './parcels/challenges.js';
 import { parcelPaths, ParcelService } from './parcels/parcel-service.js';
 import type { Services } from './services.js';
 import { createBlobStore, type BlobStore } from './storage/blob/index.js';
 import { createMetadataStores, type MetadataStores } from './storage/meta/index.js';
+import { PasswordHasher } from './users/passwords.js';
 import { UserService } from './users/user-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { securePrivateDir } from './util/private-dir.js';
@@ -74,8 +76,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
   const tokens = new TokenService(stores.tokens, signingKeys, tokenSettings, audit, clock, accessCache, feed);
   const objects = new ObjectService(stores.objects, blobs, parcelPaths(stores.parcels), clock);
+  const passwords = new PasswordHasher({ concurrency: config.passwordHashConcurrency, queue: config.passwordHashQueue });
   const users = new UserService(
     stores.users,
+    passwords,
     audit,
     config,
     (userId) => objects.deleteAll(userId),
@@ -88,7 +92,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const challengeSettings = { issuer: config.jwtIssuer, ttlSeconds: config.challengeTtl, selfRegistration: config.pubkeySelfRegistration };
   const services: Services = {
     config,
-    auth: new AuthService(stores.users, tokens, signingKeys, throttle, audit, config.accessTokenTtl),
+    auth: new AuthService(stores.users, passwords, tokens, signingKeys, throttle, audit, config.accessTokenTtl),
     tokens,
     assertions: new AssertionService(stores.users, stores.keys, signingKeys, config.clockSkewSeconds, audit, clock),
     users,
@@ -98,6 +102,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     presign: new PresignService(stores.users, blobs, objects, presignSecret, clock),
     parcels: new ParcelService(stores.parcels, stores.users, objects, config.parcelStorageId, clock),
     challenges: new ChallengeService(stores.tokens, stores.users, users, keys, signingKeys, challengeSettings, audit, clock),
+    rateLimits: new RateLimits(stores.rateLimits, clock),
     health: new HealthService(stores.maintenance, blobs, (err, message) => app.log.warn({ err }, message)),
     audit,
     metrics: createMetricsRegistry(),

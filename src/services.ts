@@ -13,6 +13,7 @@ import type { ObjectService } from './objects/object-service.js';
 import type { PresignService } from './objects/presign-service.js';
 import type { Audit } from './util/audit.js';
 import type { HealthService } from './ops/health-service.js';
+import type { RateLimits } from './ops/rate-limits.js';
 import type { ChallengeService } from './parcels/challenges.js';
 import type { ParcelService } from './parcels/parcel-service.js';
 import type { UserService } from './users/user-service.js';
@@ -30,6 +31,7 @@ export interface Services {
   parcels: ParcelService;
   challenges: ChallengeService;
   health: HealthService;
+  rateLimits: RateLimits;
   audit: Audit;
   metrics: Registry;
 }

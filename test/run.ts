@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startRgw, type Rgw } from './helpers/ceph.js';
 
-const SUITES = ['test/unit', 'test/contract', 'test/http'];
+const SUITES = ['test/unit', 'test/contract', 'test/http', 'test/cluster'];
 
 function say(message: string): void {
   process.stderr.write(`[test] ${message}\n`);

@@ -3,7 +3,7 @@
  */
 import { CofferError, badRequest } from '../errors.js';
 import type { Audit } from '../util/audit.js';
-import { verifyPassword } from '../users/passwords.js';
+import type { PasswordHasher } from '../users/passwords.js';
 import { effectiveGrants, narrowScopes, type Scope } from '../users/scopes.js';
 import type { UserRecord, UserStore } from '../users/user-store.js';
 import { isValidUsername } from '../users/username.js';
@@ -28,6 +28,7 @@ const invalidCredentials = (message = 'Wrong username or password.') =>
 export class AuthService {
   constructor(
     private readonly users: UserStore,
+    private readonly passwords: PasswordHasher,
     private readonly tokens: TokenService,
     private readonly signingKeys: SigningKeys,
     private readonly throttle: LoginThrottle,
@@ -55,7 +56,7 @@ export class AuthService {
       }
     }
     const user = tracked ? await this.users.getByName(username) : undefined;
-    const ok = await verifyPassword(user?.passwordHash, password);
+    const ok = await this.passwords.verify(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
       if (tracked) await this.throttle.recordFailure(username);
       this.audit('login.failure', { username: tracked ? username : '(invalid name)' });

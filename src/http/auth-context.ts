@@ -36,7 +36,11 @@ export function extractAccessToken(request: FastifyRequest): string | undefined 
 const MISSING_TOKEN =
   'This request needs an access token (from POST /v1/login): send "Authorization: Bearer <token>", "x-access-tokens: <token>" or "X-Auth-Token: <token>".';
 
-export function requireAccessToken(app: FastifyInstance, tokens: TokenService, assertions: AssertionService): void {
+/**
+ * `limitAssertions` counts a client-signed assertion against its address's rate limit before its
+ * signature is checked (assertions cost as much as logins, and carry no one-time jti).
+ */
+export function requireAccessToken(app: FastifyInstance, tokens: TokenService, assertions: AssertionService, limitAssertions: (request: FastifyRequest) => Promise<void>): void {
   // A protected route that forgot its scope fails at start-up, not on its first request.
   app.addHook('onRoute', (route) => {
     if (route.config?.scope === undefined) throw new Error(`protected route ${route.method} ${route.url} declares no scope`);
@@ -45,7 +49,13 @@ export function requireAccessToken(app: FastifyInstance, tokens: TokenService, a
     const token = extractAccessToken(request);
     if (!token) throw invalidToken(MISSING_TOKEN);
     const config = request.routeOptions.config;
-    const principal = config.acceptsAssertion && isAssertion(token) ? await assertions.authenticate(token) : await tokens.authenticate(token);
+    let principal: Principal;
+    if (config.acceptsAssertion && isAssertion(token)) {
+      await limitAssertions(request);
+      principal = await assertions.authenticate(token);
+    } else {
+      principal = await tokens.authenticate(token);
+    }
     const scope = config.scope!;
     if (scope !== 'any' && !principal.scopes.has(scope)) throw insufficientScope(scope);
     request.principal = principal;

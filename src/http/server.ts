@@ -17,6 +17,7 @@ import { jsonTooDeep, tooDeepMessage } from '../util/json-depth.js';
 import { requireAccessToken } from './auth-context.js';
 import { observeRequests } from './metrics.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
+import { addRateLimits } from './rate-limits.js';
 import { originFormTarget } from './request-target.js';
 import { authProtectedRoutes, authPublicRoutes } from './routes/auth.js';
 import { keyRoutes } from './routes/keys.js';
@@ -42,6 +43,10 @@ const validators: ajvCompiler.BuildCompilerFromPool = (externalSchemas, serverOp
   return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
 };
 
+function hops(count: number) {
+  return (_address: string, hop: number) => hop < count;
+}
+
 /** A Fastify instance with Coffer's settings; its logger is the process's logger. */
 export async function createServer(config: Config): Promise<FastifyInstance> {
   // Headers must arrive within headersTimeout (checked every second); a body may take as long as
@@ -62,6 +67,8 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
     rewriteUrl: originFormTarget,
+    // A hop count believes that many proxies in front; addresses believe only those.
+    trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
     clientErrorHandler: clientErrorHandler,
     schemaController: { compilersFactory: { buildValidator: validators } },
     ...(config.tlsCert && config.tlsKey
@@ -111,6 +118,7 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
 /** Every route, with the services they call. */
 export async function registerRoutes(app: FastifyInstance, services: Services): Promise<void> {
   observeRequests(app, services.metrics);
+  const limitAddress = await addRateLimits(app, services.rateLimits, { max: services.config.rateLimit, windowMs: services.config.rateLimitWindowSeconds * 1000 });
   await app.register(async (open) => {
     opsRoutes(open, services);
     authPublicRoutes(open, services);
@@ -121,7 +129,7 @@ export async function registerRoutes(app: FastifyInstance, services: Services): 
     await open.register(async (parcels) => parcelRoutes(parcels, services));
   });
   await app.register(async (protectedScope) => {
-    requireAccessToken(protectedScope, services.tokens, services.assertions);
+    requireAccessToken(protectedScope, services.tokens, services.assertions, limitAddress);
     authProtectedRoutes(protectedScope, services);
     userRoutes(protectedScope, services);
     kvRoutes(protectedScope, services);

@@ -2,27 +2,55 @@
  * Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes), computed off the event
  * loop by @node-rs/argon2. A fixed dummy hash lets a login for an unknown user cost the same
  * time as one with a wrong password.
+ *
+ * Each hash takes a core for tens of milliseconds, so a storm of logins could take the whole
+ * machine from every other request. At most `concurrency` run at once; at most `queue` wait; the
+ * rest are refused at once with 503 and Retry-After, before any hashing.
  */
 import { hash, verify } from '@node-rs/argon2';
-import { badRequest } from '../errors.js';
+import { badRequest, CofferError } from '../errors.js';
 
 const ARGON2ID = 2; // Algorithm.Argon2id (a const enum, which isolated modules cannot import)
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
-}
+export class PasswordHasher {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private dummyHash: Promise<string> | undefined;
 
-let dummyHash: Promise<string> | undefined;
+  constructor(private readonly limits: { concurrency: number; queue: number }) {}
 
-/** Verifies against `stored`, or against a dummy hash when there is none, so both take as long. */
-export async function verifyPassword(stored: string | null | undefined, password: string): Promise<boolean> {
-  if (!stored) {
-    dummyHash ??= hash('coffer-dummy-password', OPTIONS);
-    await verify(await dummyHash, password).catch(() => false);
-    return false;
+  hash(password: string): Promise<string> {
+    return this.bounded(() => hash(password, OPTIONS));
   }
-  return verify(stored, password).catch(() => false);
+
+  /** Verifies against `stored`, or against a dummy hash when there is none, so both take as long. */
+  verify(stored: string | null | undefined, password: string): Promise<boolean> {
+    return this.bounded(async () => {
+      if (!stored) {
+        this.dummyHash ??= hash('coffer-dummy-password', OPTIONS);
+        await verify(await this.dummyHash, password).catch(() => false);
+        return false;
+      }
+      return verify(stored, password).catch(() => false);
+    });
+  }
+
+  private async bounded<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limits.concurrency) {
+      if (this.waiting.length >= this.limits.queue) {
+        throw new CofferError('unavailable', 'Too many password checks are waiting; try again in a moment.', { 'retry-after': '1' });
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
 }
 
 /** The passwords every guessing list starts with: refused whatever the length setting. */

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Audit } from '../util/audit.js';
 import type { Clock } from '../util/clock.js';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import { checkPasswordPolicy, type PasswordHasher } from './passwords.js';
 import { DEFAULT_GRANTS, effectiveGrants, isScope, SCOPES, type Scope } from './scopes.js';
 import type { UserPatch, UserRecord, UserStore } from './user-store.js';
 import { isAddressName, isValidUsername, USERNAME_RULE } from './username.js';
@@ -92,6 +92,7 @@ export interface UserPatchInput {
 export class UserService {
   constructor(
     private readonly users: UserStore,
+    private readonly passwords: PasswordHasher,
     private readonly audit: Audit,
     private readonly settings: { openRegistration: boolean; passwordMinLength: number },
     /** Removes what the user keeps outside the metadata store (their objects' bytes). */
@@ -138,7 +139,7 @@ export class UserService {
     const user = await this.users.create({
       id: randomUUID(),
       username,
-      passwordHash: await hashPassword(plain),
+      passwordHash: await this.passwords.hash(plain),
       admin,
       disabled: false,
       grants,
@@ -177,12 +178,12 @@ export class UserService {
       const others = fields.filter((f) => f !== 'password' && f !== 'current_password');
       if (others.length > 0) throw forbidden(`Only an admin may change ${others.join(', ')}.`);
       if (input.password === undefined) throw badRequest('"password" is required.');
-      if (typeof input.current_password !== 'string' || !(await verifyPassword(target.passwordHash, input.current_password))) {
+      if (typeof input.current_password !== 'string' || !(await this.passwords.verify(target.passwordHash, input.current_password))) {
         throw forbidden('"current_password" is missing or wrong.');
       }
     }
     if (input.password !== undefined) {
-      patch.passwordHash = await hashPassword(checkPasswordPolicy(input.password, this.settings.passwordMinLength));
+      patch.passwordHash = await this.passwords.hash(checkPasswordPolicy(input.password, this.settings.passwordMinLength));
       patch.bumpTokenVersion = true;
     }
     if (input.disabled !== undefined) {
@@ -249,7 +250,7 @@ export class UserService {
     const user = await this.users.create({
       id: randomUUID(),
       username,
-      passwordHash: await hashPassword(plain),
+      passwordHash: await this.passwords.hash(plain),
       admin: true,
       disabled: false,
       grants: [...DEFAULT_GRANTS],

@@ -32,6 +32,8 @@ export async function startServer(env: Record<string, string> = {}, options: Bui
     COFFER_PORT: '0',
     COFFER_ADMIN_PASSWORD: ADMIN_PASSWORD,
     COFFER_LOG_LEVEL: 'silent',
+    // Suites log in from 127.0.0.1 far more often than a person would; rate-limits.test.ts sets its own.
+    COFFER_RATE_LIMIT: '1000000',
     ...env,
   });
   const coffer = await buildApp(config, options);

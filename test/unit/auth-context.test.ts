@@ -9,7 +9,7 @@ test('a protected route that declares no scope stops the server at start-up', as
   const app = Fastify();
   await assert.rejects(async () => {
     await app.register(async (scope) => {
-      requireAccessToken(scope, {} as TokenService, {} as AssertionService);
+      requireAccessToken(scope, {} as TokenService, {} as AssertionService, async () => {});
       scope.get('/forgot', async () => 'open by mistake');
     });
     await app.ready();

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from '../../src/users/passwords.js';
+import { checkPasswordPolicy, PasswordHasher } from '../../src/users/passwords.js';
 import { CofferError } from '../../src/errors.js';
+
+const passwords = new PasswordHasher({ concurrency: 2, queue: 8 });
+const hashPassword = (p: string) => passwords.hash(p);
+const verifyPassword = (h: string | null, p: string) => passwords.verify(h, p);
 
 test('argon2id hashes verify the right password only', async () => {
   const h = await hashPassword('correct horse');
@@ -39,4 +43,16 @@ test('password policy: length in characters, at most 1024 bytes, no common passw
   assert.equal(checkPasswordPolicy('long enough', 8), 'long enough');
   assert.equal(checkPasswordPolicy('pwd', 3), 'pwd', "the Flask gateway's demo password, with the default minimum");
   assert.equal(checkPasswordPolicy('demo', 3), 'demo', "storserv's demo password");
+});
+
+test('at most `concurrency` hashes run at once, at most `queue` wait; beyond, 503 with Retry-After and no hashing', async () => {
+  const bounded = new PasswordHasher({ concurrency: 1, queue: 2 });
+  const attempts = Array.from({ length: 5 }, () => bounded.verify(null, 'storm').then(() => 'checked', (e: unknown) => e));
+  const results = await Promise.all(attempts);
+  assert.deepEqual(results.slice(0, 3), ['checked', 'checked', 'checked'], 'one running and two waiting are served');
+  for (const refused of results.slice(3)) {
+    assert.ok(refused instanceof CofferError);
+    assert.deepEqual([refused.status, refused.code, refused.headers['retry-after']], [503, 'unavailable', '1']);
+  }
+  assert.equal(await bounded.verify(null, 'after the storm'), false, 'the queue drains: later checks are served again');
 });

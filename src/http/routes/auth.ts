@@ -22,6 +22,7 @@ export function authPublicRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/v1/login',
     {
+      config: { rateLimit: {} },
       schema: {
         tags,
         summary: 'Log in with a password (form, JSON or HTTP Basic) and receive tokens',

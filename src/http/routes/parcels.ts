@@ -40,6 +40,7 @@ export function challengeRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/api/v1/auth',
     {
+      config: { rateLimit: {} },
       schema: {
         tags,
         summary: 'A challenge token: {"user","operation"} → {"token"}; sign its bytes with your key',

@@ -13,6 +13,7 @@ export function userPublicRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/v1/register',
     {
+      config: { rateLimit: {} },
       schema: {
         tags,
         summary: 'Sign up (only when COFFER_OPEN_REGISTRATION=true)',

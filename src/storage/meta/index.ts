@@ -11,6 +11,7 @@ import type { KvStore } from '../../kv/kv-store.js';
 import type { ObjectIndex } from '../../objects/object-index.js';
 import type { ObjectSweepStore } from '../../objects/object-sweeper.js';
 import type { MaintenanceStore } from '../../ops/maintenance-store.js';
+import type { RateLimitStore } from '../../ops/rate-limits.js';
 import type { ParcelStore } from '../../parcels/parcel-store.js';
 import type { UserStore } from '../../users/user-store.js';
 import type { SecretBox } from '../../util/secret-box.js';
@@ -22,6 +23,7 @@ import { KyselyLoginFailureStore } from './kysely/login-failures.js';
 import { KyselyMaintenanceStore } from './kysely/maintenance.js';
 import { KyselyObjectIndex } from './kysely/objects.js';
 import { KyselyParcelStore } from './kysely/parcels.js';
+import { KyselyRateLimitStore } from './kysely/rate-limits.js';
 import { KyselySecretStore, KyselySigningKeyStore } from './kysely/secrets.js';
 import { KyselyTokenStore } from './kysely/tokens.js';
 import { KyselyUserStore } from './kysely/users.js';
@@ -37,6 +39,7 @@ export interface MetadataStores {
   keys: KeyStore;
   maintenance: MaintenanceStore & ObjectSweepStore;
   accessEvents: AccessEventLog;
+  rateLimits: RateLimitStore;
   /** The signing keys and named secrets many nodes share, sealed by `box` (COFFER_SECRET_KEY). */
   sharedSecrets(box: SecretBox): { signingKeys: SigningKeyStore; secrets: KyselySecretStore };
   /** Runs `fn` while no other node runs the same `name` (the others wait). */
@@ -60,6 +63,7 @@ export function metadataStores(open: OpenDatabase, connection?: { url: string; s
     keys: new KyselyKeyStore(d),
     maintenance: new KyselyMaintenanceStore(d),
     accessEvents: new KyselyAccessEventLog(d, connection),
+    rateLimits: new KyselyRateLimitStore(d),
     sharedSecrets: (box) => ({ signingKeys: new KyselySigningKeyStore(d, box), secrets: new KyselySecretStore(d, box) }),
     exclusively: (name, fn) => exclusively(open, name, fn),
     ifAlone: (name, fn) => ifAlone(open, name, fn),
