@@ -131,9 +131,18 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/**
+ * Node's and PostgreSQL's codes for "the other side is not there": a database or a store that a
+ * request needs does not answer. That is the server's trouble, and passes: 503, try again.
+ */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
 /** The client's answer for a failure, when it is one a client may be told. */
 export function asCofferError(e: unknown): CofferError | undefined {
   if (e instanceof CofferError) return e;
+  if (UNREACHABLE.has((e as { code?: string })?.code ?? '') || /Connection terminated|connection timeout/i.test((e as Error)?.message ?? '')) {
+    return new CofferError('unavailable', 'A database or a store Coffer needs does not answer; try again in a moment.', { 'retry-after': '5' });
+  }
   if (e instanceof HashMismatchError) {
     return new CofferError('hash_mismatch', `The body's SHA-256 is ${e.actual}, not the ${e.expected.toLowerCase()} that was announced; nothing was stored.`);
   }

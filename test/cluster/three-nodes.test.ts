@@ -83,28 +83,33 @@ test('a token issued by A works on B and C; the JWKS is the same everywhere', as
   assert.doesNotMatch(row.rows[0].private_key, /"d":/);
 });
 
-test('logout on A is refused on C within 1 s', async () => {
+test('logout on A is refused on C within 1 s', async (t) => {
   const u = await newUser();
   assert.equal(await verifyStatus(c, u.access_token), 202, 'C has seen (and cached) the token');
   const t0 = performance.now();
   assert.equal((await a.fetch('/v1/logout', { method: 'POST', headers: bearer(u.access_token) })).status, 204);
   const took = await refusedWithin(c, u.access_token, t0);
+  t.diagnostic(`C refused the token ${Math.round(took)} ms after A answered the logout`);
   assert.ok(took < 1000, `refused after ${Math.round(took)} ms`);
 });
 
-test('a password change on B, and a disable on B, kill tokens on A within 1 s', async () => {
+test('a password change on B, and a disable on B, kill tokens on A within 1 s', async (t) => {
   const u = await newUser();
   assert.equal(await verifyStatus(a, u.access_token), 202);
   let t0 = performance.now();
   const changed = await b.fetch('/v1/users/me', { method: 'PATCH', ...json({ password: 'a-new-cluster-password', current_password: u.password }, bearer(u.access_token)) });
   assert.equal(changed.status, 200, await changed.text());
-  assert.ok((await refusedWithin(a, u.access_token, t0)) < 1000);
+  const afterPassword = await refusedWithin(a, u.access_token, t0);
+  t.diagnostic(`A refused the token ${Math.round(afterPassword)} ms after the password change on B`);
+  assert.ok(afterPassword < 1000);
 
   const v = await newUser();
   assert.equal(await verifyStatus(a, v.access_token), 202);
   t0 = performance.now();
   assert.equal((await b.fetch(`/v1/users/${v.name}`, { method: 'PATCH', ...json({ disabled: true }, bearer(v.admin)) })).status, 200);
-  assert.ok((await refusedWithin(a, v.access_token, t0)) < 1000);
+  const afterDisable = await refusedWithin(a, v.access_token, t0);
+  t.diagnostic(`A refused the token ${Math.round(afterDisable)} ms after the disable on B`);
+  assert.ok(afterDisable < 1000);
 });
 
 test('a refresh token reused on another node revokes its whole session everywhere', async () => {

@@ -31,8 +31,8 @@ export interface Cluster {
   schema: string;
   /** A plain client of the cluster's database. */
   db: pg.Client;
-  /** Another node on the same database and store (a restart, say). */
-  start(name: string): Promise<Node>;
+  /** Another node on the same database and store (a restart, say); `env` changes its settings. */
+  start(name: string, env?: Record<string, string>): Promise<Node>;
   stop(): Promise<void>;
 }
 
@@ -78,12 +78,12 @@ export async function startCluster(count: number, rgw: Rgw, env: Record<string, 
   const dirs: string[] = [];
   const nodes: Node[] = [];
 
-  async function start(name: string): Promise<Node> {
+  async function start(name: string, extra: Record<string, string> = {}): Promise<Node> {
     const dir = await mkdtemp(path.join(tmpdir(), `coffer-${name}-`));
     dirs.push(dir);
     const port = await freePort();
     const child = spawn(process.execPath, [path.resolve('dist/main.js'), 'serve'], {
-      env: { ...process.env, ...shared, COFFER_PORT: String(port), COFFER_DATA_DIR: dir },
+      env: { ...process.env, ...shared, ...extra, COFFER_PORT: String(port), COFFER_DATA_DIR: dir },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -205,7 +205,13 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     types,
     max: 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    // A dead connection is found out in seconds, not at the kernel's TCP timeout.
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
   });
+  // An idle connection that the database drops is only removed from the pool; the requests and
+  // /readyz that need the database report the outage (without this, the process would crash).
+  pool.on('error', () => {});
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
 }
 
