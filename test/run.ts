@@ -1,19 +1,24 @@
 /**
- * The whole test run (`npm test`): one Ceph RADOS Gateway for every S3 test, booted here on free
- * ports and stopped at the end (the suites find it through COFFER_TEST_S3_ENDPOINT), then the
- * unit, contract and HTTP suites under node:test, one file at a time. Exits with their status.
+ * The whole test run (`npm test`), on any Debian machine with nothing set up beforehand:
+ * - PostgreSQL: the one at COFFER_TEST_DATABASE_URL (default postgres://root@127.0.0.1:5432/test)
+ *   when it answers, else a throwaway cluster on a free port (Debian's package installed first
+ *   when missing and this is root);
+ * - one Ceph RADOS Gateway for every S3 test (the Debian packages installed first when missing),
+ *   on free ports (or the one named by COFFER_TEST_S3_ENDPOINT with AWS_ACCESS_KEY_ID and
+ *   AWS_SECRET_ACCESS_KEY);
+ * - then the unit, contract, HTTP and cluster suites under node:test, one file at a time.
+ * It says what it does, stops what it started, and exits with the suites' status.
  *
  *   npx tsx test/run.ts [files...]     # all suites when no file is named
- *
- * An endpoint already given in COFFER_TEST_S3_ENDPOINT (with AWS_ACCESS_KEY_ID and
- * AWS_SECRET_ACCESS_KEY) is used as it is.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startRgw, type Rgw } from './helpers/ceph.js';
+import { ensurePostgres, type TestPostgres } from './helpers/postgres.js';
 
 const SUITES = ['test/unit', 'test/contract', 'test/http', 'test/cluster'];
+const CEPH = path.resolve('scripts/ceph-rgw.sh');
 
 function say(message: string): void {
   process.stderr.write(`[test] ${message}\n`);
@@ -39,23 +44,31 @@ function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
 async function main(): Promise<number> {
   const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : suiteFiles();
   const env = { ...process.env };
-  let rgw: Rgw | undefined;
-  // Only the files that reach S3 (through helpers/ceph.ts or helpers/backends.ts) need one.
-  const needsS3 = files.some((f) => /helpers\/(ceph|backends)\.js/.test(readFileSync(f, 'utf8')));
-  if (needsS3 && !env.COFFER_TEST_S3_ENDPOINT) {
-    say('booting one Ceph RADOS Gateway for the S3 tests (scripts/ceph-rgw.sh)');
-    const started = Date.now();
-    rgw = await startRgw();
-    say(`Ceph RGW at ${rgw.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    Object.assign(env, { COFFER_TEST_S3_ENDPOINT: rgw.endpoint, AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey });
-  }
+  const started: Array<{ what: string; stop(): Promise<void> }> = [];
   try {
+    const postgres: TestPostgres = await ensurePostgres(say);
+    if (postgres.booted) {
+      say(`PostgreSQL at ${postgres.url}`);
+      started.push({ what: 'PostgreSQL', stop: () => postgres.stop() });
+    }
+    env.COFFER_TEST_DATABASE_URL = postgres.url;
+    // Only the files that reach S3 (through helpers/ceph.ts or helpers/backends.ts) need a gateway.
+    const needsS3 = files.some((f) => /helpers\/(ceph|cluster|backends)\.js/.test(readFileSync(f, 'utf8')));
+    if (needsS3 && !env.COFFER_TEST_S3_ENDPOINT) {
+      execFileSync('bash', [CEPH, 'install'], { stdio: 'inherit' });
+      say('booting one Ceph RADOS Gateway for the S3 tests (scripts/ceph-rgw.sh)');
+      const t0 = Date.now();
+      const rgw: Rgw = await startRgw();
+      started.push({ what: 'the Ceph RGW', stop: () => rgw.stop() });
+      say(`Ceph RGW at ${rgw.endpoint} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      Object.assign(env, { COFFER_TEST_S3_ENDPOINT: rgw.endpoint, AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey });
+    }
     say(`running ${files.length} test files`);
     return await runNodeTest(files, env);
   } finally {
-    if (rgw) {
-      say('stopping the Ceph RGW');
-      await rgw.stop();
+    for (const s of started.reverse()) {
+      say(`stopping ${s.what}`);
+      await s.stop();
     }
   }
 }
