@@ -5,15 +5,45 @@ import { openDatabase } from '../../src/storage/meta/database.js';
 import { prepareQuery } from '../../src/storage/meta/prepared-query.js';
 
 test('a prepared query runs with new values each time, whatever the order its parameters compile in', async () => {
-  const { db } = openDatabase('sqlite::memory:');
+  const open = openDatabase('sqlite::memory:');
+  const { db } = open;
   await sql`create table t (a text, b integer, c text)`.execute(db);
   await sql`insert into t values ('x', 1, 'p'), ('x', 2, 'q'), ('y', 3, 'r')`.execute(db);
-  const find = prepareQuery(db, ['c', 'a', 'min'], (p: { a: string; min: number; c: string }) =>
+  const find = prepareQuery(open, ['c', 'a', 'min'], (p: { a: string; min: number; c: string }) =>
     (db as any).selectFrom('t').select('b').where('a', '=', p.a).where('b', '>=', p.min).where('c', '!=', p.c).orderBy('b'),
   );
   assert.deepEqual(await find({ a: 'x', min: 1, c: 'zzz' }), [{ b: 1 }, { b: 2 }]);
   assert.deepEqual(await find({ a: 'x', min: 2, c: 'zzz' }), [{ b: 2 }]);
   assert.deepEqual(await find({ a: 'y', min: 0, c: 'r' }), []);
-  assert.throws(() => prepareQuery(db, ['a', 'unused'], (p: { a: string; unused: string }) => (db as any).selectFrom('t').select('b').where('a', '=', p.a)), /does not use unused/);
+  assert.throws(() => prepareQuery(open, ['a', 'unused'], (p: { a: string; unused: string }) => (db as any).selectFrom('t').select('b').where('a', '=', p.a)), /does not use unused/);
+  await db.destroy();
+});
+
+test('a read outside any transaction never sees what a transaction in progress has written (SQLite reads directly)', async () => {
+  const open = openDatabase('sqlite::memory:');
+  const { db } = open;
+  assert.ok(open.readNow, 'SQLite offers direct reads');
+  await sql`create table t (a text)`.execute(db);
+  const all = prepareQuery(open, [], () => (db as any).selectFrom('t').select('a'));
+  let midway!: () => void;
+  const reached = new Promise<void>((resolve) => (midway = resolve));
+  let finish!: () => void;
+  const held = new Promise<void>((resolve) => (finish = resolve));
+  const transaction = db
+    .transaction()
+    .execute(async (trx) => {
+      await sql`insert into t values ('uncommitted')`.execute(trx);
+      midway();
+      await held;
+      throw new Error('rolled back');
+    })
+    .catch((e: Error) => e.message);
+  await reached;
+  const read = all({});
+  finish();
+  assert.deepEqual(await read, [], 'the read waited for the transaction and saw no row');
+  assert.equal(await transaction, 'rolled back');
+  await sql`insert into t values ('committed')`.execute(db);
+  assert.deepEqual(await all({}), [{ a: 'committed' }]);
   await db.destroy();
 });

@@ -7,6 +7,7 @@ import type { LoginFailureStore } from '../../auth/login-throttle.js';
 import type { SigningKeyStore } from '../../auth/signing-key-store.js';
 import type { TokenStore } from '../../auth/token-store.js';
 import type { KeyStore } from '../../keys/key-store.js';
+import { CachedKvStore } from '../../kv/kv-cache.js';
 import type { KvStore } from '../../kv/kv-store.js';
 import type { ObjectIndex } from '../../objects/object-index.js';
 import type { ObjectSweepStore } from '../../objects/object-sweeper.js';
@@ -51,13 +52,15 @@ export interface MetadataStores {
 
 /** The stores over an open, migrated database (`connection`: how to open the listener's own, on PostgreSQL). */
 export function metadataStores(open: OpenDatabase, connection?: { url: string; schema?: string }): MetadataStores {
-  const d = { db: open.db, dialect: open.dialect };
+  const d = open;
+  // SQLite has one process writing it (SPEC §5): a cache in front of it is exact.
+  const kv = new KyselyKvStore(d);
   return {
     dialect: open.dialect,
     users: new KyselyUserStore(d),
     tokens: new KyselyTokenStore(d),
     loginFailures: new KyselyLoginFailureStore(d),
-    kv: new KyselyKvStore(d),
+    kv: open.dialect === 'sqlite' ? new CachedKvStore(kv) : kv,
     objects: new KyselyObjectIndex(d),
     parcels: new KyselyParcelStore(d),
     keys: new KyselyKeyStore(d),

@@ -19,10 +19,10 @@ export class KyselyKvStore implements KvStore {
   constructor(private readonly d: Db) {
     const db = d.db;
     this.q = {
-      get: prepareQuery(db, ['owner', 'key', 'now'], (p: { owner: string; key: string; now: number }) =>
+      get: prepareQuery(d, ['owner', 'key', 'now'], (p: { owner: string; key: string; now: number }) =>
         db.selectFrom('kv').selectAll().where('owner', '=', p.owner).where('key', '=', p.key).where((eb) => liveAt(eb, p.now)),
       ),
-      current: prepareQuery(db, ['owner', 'key'], (p: { owner: string; key: string }) =>
+      current: prepareQuery(d, ['owner', 'key'], (p: { owner: string; key: string }) =>
         db
           .selectFrom('kv')
           .selectAll()
@@ -31,8 +31,8 @@ export class KyselyKvStore implements KvStore {
           // On PostgreSQL, concurrent writers of one key queue here.
           .$if(d.dialect === 'postgres', (qb) => qb.forUpdate()),
       ),
-      update: prepareQuery(db, KV_ROW, (p: Selectable<KvTable>) => db.updateTable('kv').set(withoutKey(p)).where('owner', '=', p.owner).where('key', '=', p.key)),
-      insert: prepareQuery(db, KV_ROW, (p: Selectable<KvTable>) => db.insertInto('kv').values(p)),
+      update: prepareQuery(d, KV_ROW, (p: Selectable<KvTable>) => db.updateTable('kv').set(withoutKey(p)).where('owner', '=', p.owner).where('key', '=', p.key)),
+      insert: prepareQuery(d, KV_ROW, (p: Selectable<KvTable>) => db.insertInto('kv').values(p)),
     };
   }
 

@@ -2,18 +2,15 @@
  * What every Kysely store shares: the database handle, the row mappers (rows to the records the
  * ports speak), and the retry of a write that lost a race to create the same row.
  */
-import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
-import type { Database, Dialect, KvTable, ObjectsTable, ParcelsTable, PendingUploadsTable, PublicKeysTable, UsersTable } from '../database.js';
+import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { Database, KvTable, ObjectsTable, OpenDatabase, ParcelsTable, PendingUploadsTable, PublicKeysTable, UsersTable } from '../database.js';
 import type { PublicKeyRecord } from '../../../keys/key-store.js';
 import type { KvEntry, KvKind } from '../../../kv/kv-store.js';
 import type { ObjectRecord, PendingUpload } from '../../../objects/object-index.js';
 import type { ParcelRecord } from '../../../parcels/parcel-store.js';
 import type { UserRecord } from '../../../users/user-store.js';
 
-export interface Db {
-  db: Kysely<Database>;
-  dialect: Dialect;
-}
+export type Db = OpenDatabase;
 
 export function toUser(row: Selectable<UsersTable>): UserRecord {
   return {

@@ -9,7 +9,7 @@ export class KyselyTokenStore implements TokenStore {
 
   constructor(private readonly d: Db) {
     const db = d.db;
-    this.accessStateQuery = prepareQuery(db, ['userId', 'jti', 'familyId'], (p: { userId: string; jti: string; familyId: string }) =>
+    this.accessStateQuery = prepareQuery(d, ['userId', 'jti', 'familyId'], (p: { userId: string; jti: string; familyId: string }) =>
       db
         .selectFrom('users as u')
         .selectAll('u')
