@@ -18,32 +18,3 @@ test('a prepared query runs with new values each time, whatever the order its pa
   assert.throws(() => prepareQuery(open, ['a', 'unused'], (p: { a: string; unused: string }) => (db as any).selectFrom('t').select('b').where('a', '=', p.a)), /does not use unused/);
   await db.destroy();
 });
-
-test('a read outside any transaction never sees what a transaction in progress has written (SQLite reads directly)', async () => {
-  const open = openDatabase('sqlite::memory:');
-  const { db } = open;
-  assert.ok(open.readNow, 'SQLite offers direct reads');
-  await sql`create table t (a text)`.execute(db);
-  const all = prepareQuery(open, [], () => (db as any).selectFrom('t').select('a'));
-  let midway!: () => void;
-  const reached = new Promise<void>((resolve) => (midway = resolve));
-  let finish!: () => void;
-  const held = new Promise<void>((resolve) => (finish = resolve));
-  const transaction = db
-    .transaction()
-    .execute(async (trx) => {
-      await sql`insert into t values ('uncommitted')`.execute(trx);
-      midway();
-      await held;
-      throw new Error('rolled back');
-    })
-    .catch((e: Error) => e.message);
-  await reached;
-  const read = all({});
-  finish();
-  assert.deepEqual(await read, [], 'the read waited for the transaction and saw no row');
-  assert.equal(await transaction, 'rolled back');
-  await sql`insert into t values ('committed')`.execute(db);
-  assert.deepEqual(await all({}), [{ a: 'committed' }]);
-  await db.destroy();
-});

@@ -168,15 +168,7 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
-  /** SQLite only: runs a read at once, outside Kysely (see `directReads`). */
-  readNow?: ReadNow;
 }
-
-/**
- * Runs a read-only statement synchronously and returns its rows, or undefined when it cannot run
- * now (the connection is inside a transaction, or the statement writes): then go through Kysely.
- */
-export type ReadNow = (sql: string, parameters: readonly unknown[]) => unknown[] | undefined;
 
 const MIGRATIONS = {
   '0001_initial': m0001,
@@ -201,8 +193,7 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    const statements = withStatementCache(sqlite);
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) }), dialect: 'sqlite', readNow: directReads(sqlite, statements) };
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite' };
   }
   // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.
   const types = {
@@ -242,20 +233,6 @@ function withStatementCache(sqlite: SQLite.Database, limit = 512): SqliteDatabas
       }
       return statement;
     },
-  };
-}
-
-/**
- * Reads on the hot path without Kysely's connection mutex and its promise hops: SQLite is one
- * connection and better-sqlite3 runs a statement synchronously, so a read between two awaits sees
- * exactly what Kysely would show it, unless a transaction is open on the connection (another
- * request's, half done): then the read waits its turn through Kysely.
- */
-function directReads(sqlite: SQLite.Database, statements: SqliteDatabase): ReadNow {
-  return (sql, parameters) => {
-    if (sqlite.inTransaction) return undefined;
-    const statement = statements.prepare(sql) as SQLite.Statement;
-    return statement.reader ? statement.all(parameters as unknown[]) : undefined;
   };
 }
 

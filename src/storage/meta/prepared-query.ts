@@ -1,5 +1,4 @@
 import type { Compilable, Kysely } from 'kysely';
-import type { OpenDatabase } from './database.js';
 
 const MARK = '\u0000coffer-param:';
 
@@ -10,11 +9,10 @@ export type PreparedQuery<P, R> = (params: P, db?: Kysely<any>) => Promise<R[]>;
  * rebuilds and recompiles a query on every call, which on the hot path costs more than SQLite
  * takes to run it. `build` receives placeholders in place of the parameters; at run time each
  * placeholder in the compiled parameter list is swapped for its value, so their order does not
- * matter. Only for queries whose shape does not depend on the values. A read given no executor (no
- * transaction) runs through `readNow` when the database offers it (SQLite).
+ * matter. Only for queries whose shape does not depend on the values.
  */
 export function prepareQuery<P extends Record<string, unknown>, R>(
-  { db, readNow }: Pick<OpenDatabase, 'db' | 'readNow'>,
+  { db }: { db: Kysely<any> },
   names: readonly (keyof P & string)[],
   build: (p: P) => Compilable<R>,
 ): PreparedQuery<P, R> {
@@ -23,11 +21,9 @@ export function prepareQuery<P extends Record<string, unknown>, R>(
   const slots = compiled.parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? v.slice(MARK.length) : undefined));
   const unused = names.filter((n) => !slots.includes(n));
   if (unused.length > 0) throw new Error(`prepared query does not use ${unused.join(', ')}: ${compiled.sql}`);
-  return async (params, executor) => {
+  return async (params, executor = db) => {
     const parameters = compiled.parameters.map((v, i) => (slots[i] === undefined ? v : params[slots[i]!]));
-    const rows = executor === undefined ? readNow?.(compiled.sql, parameters) : undefined;
-    if (rows) return rows as R[];
-    const result = await (executor ?? db).executeQuery<R>({ ...compiled, parameters });
+    const result = await executor.executeQuery<R>({ ...compiled, parameters });
     return result.rows;
   };
 }
