@@ -4,10 +4,10 @@
  * migrated schema.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, sql, type Generated, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
-import pg from 'pg';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
 import * as m0003 from './migrations/0003_pending_uploads.js';
@@ -180,6 +180,13 @@ const MIGRATIONS = {
   '0007_many_nodes': m0007,
 } satisfies Record<string, Migration>;
 
+const require = createRequire(import.meta.url);
+
+/** The PostgreSQL driver, loaded by the setups that use it (a SQLite node does not carry it in memory). */
+export function loadPg(): typeof import('pg').default {
+  return require('pg') as typeof import('pg').default;
+}
+
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
 export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {
   if (url.startsWith('sqlite:')) {
@@ -195,6 +202,7 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     sqlite.pragma('busy_timeout = 5000');
     return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite' };
   }
+  const pg = loadPg();
   // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>

@@ -2,10 +2,9 @@
  * The access-event log on Kysely. A change writes its event in its own transaction; on
  * PostgreSQL a NOTIFY (delivered at commit) wakes every node's feed at once.
  */
-import pg from 'pg';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AccessEvent, AccessEventKind, AccessEventLog } from '../../../auth/access-events.js';
-import type { Database, Dialect } from '../database.js';
+import { loadPg, type Database, type Dialect } from '../database.js';
 import type { Db } from './rows.js';
 
 const CHANNEL = 'coffer_access';
@@ -37,7 +36,7 @@ export class KyselyAccessEventLog implements AccessEventLog {
     const connection = this.connection;
     if (this.d.dialect !== 'postgres' || !connection) return undefined;
     return async (wake, onError) => {
-      const client = new pg.Client({ connectionString: connection.url, ...(connection.schema ? { options: `-c search_path=${connection.schema}` } : {}) });
+      const client = new (loadPg().Client)({ connectionString: connection.url, ...(connection.schema ? { options: `-c search_path=${connection.schema}` } : {}) });
       client.on('error', onError);
       await client.connect();
       const { rows } = await client.query<{ schema: string }>('select current_schema() as schema');
