@@ -1,13 +1,13 @@
 /**
  * The metadata database: one schema, one migration set, two dialects (SQLite embedded, PostgreSQL
- * for many nodes). The table types below are written by hand; test/contract pins them to the
- * migrated schema.
+ * for many nodes): opening it, migrating it, and the locks its nodes share. The table types are in
+ * schema.ts.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, sql, type Generated, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
 import * as m0003 from './migrations/0003_pending_uploads.js';
@@ -15,153 +15,7 @@ import * as m0004 from './migrations/0004_public_keys.js';
 import * as m0005 from './migrations/0005_parcels_and_challenges.js';
 import * as m0006 from './migrations/0006_one_holder_per_key.js';
 import * as m0007 from './migrations/0007_many_nodes.js';
-
-export interface UsersTable {
-  id: string;
-  username: string;
-  password_hash: string | null;
-  admin: number;
-  disabled: number;
-  grants: string;
-  token_version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface RefreshFamiliesTable {
-  id: string;
-  user_id: string;
-  /** The scopes the session was granted at login; refreshes never widen them. */
-  scope: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-
-export interface RefreshTokensTable {
-  hash: string;
-  family_id: string;
-  user_id: string;
-  expires_at: number;
-  used_at: number | null;
-}
-
-export interface RevokedTokensTable {
-  jti: string;
-  expires_at: number;
-}
-
-export interface LoginFailuresTable {
-  name: string;
-  window_start: number;
-  count: number;
-}
-
-export interface KvTable {
-  owner: string;
-  key: string;
-  kind: string;
-  content_type: string | null;
-  value: Uint8Array;
-  size: number;
-  etag: string;
-  expires_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface ObjectsTable {
-  owner: string;
-  path: string;
-  blob_key: string;
-  size: number;
-  sha256: string;
-  content_type: string;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface PendingUploadsTable {
-  owner: string;
-  blob_key: string;
-  path: string;
-  content_type: string | null;
-  expires_at: number;
-  created_at: number;
-}
-
-export interface PublicKeysTable {
-  owner: string;
-  id: string;
-  type: string;
-  /** The key's SPKI DER, base64. */
-  spki: string;
-  label: string | null;
-  address: string | null;
-  created_at: number;
-}
-
-export interface ParcelsTable {
-  /** Storage id + uppercase SHA-256 (72 hex digits, uppercase). */
-  id: string;
-  owner: string;
-  /** The metadata object as uploaded, JSON. */
-  metadata: string;
-  created_at: number;
-}
-
-export interface UsedChallengesTable {
-  jti: string;
-  expires_at: number;
-}
-
-export interface SigningKeysTable {
-  kid: string;
-  alg: string;
-  /** The private JWK, encrypted with COFFER_SECRET_KEY. */
-  private_key: string;
-  created_at: number;
-  retire_at: number | null;
-}
-
-export interface SecretsTable {
-  name: string;
-  /** Encrypted with COFFER_SECRET_KEY. */
-  value: string;
-  created_at: number;
-}
-
-export interface AccessEventsTable {
-  id: Generated<number>;
-  /** user, jti or family */
-  kind: string;
-  subject: string;
-  at: number;
-}
-
-export interface RateLimitsTable {
-  key: string;
-  window_start: number;
-  count: number;
-}
-
-export interface Database {
-  users: UsersTable;
-  refresh_families: RefreshFamiliesTable;
-  refresh_tokens: RefreshTokensTable;
-  revoked_tokens: RevokedTokensTable;
-  login_failures: LoginFailuresTable;
-  kv: KvTable;
-  objects: ObjectsTable;
-  pending_uploads: PendingUploadsTable;
-  public_keys: PublicKeysTable;
-  parcels: ParcelsTable;
-  used_challenges: UsedChallengesTable;
-  signing_keys: SigningKeysTable;
-  secrets: SecretsTable;
-  access_events: AccessEventsTable;
-  rate_limits: RateLimitsTable;
-}
+import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 

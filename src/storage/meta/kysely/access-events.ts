@@ -4,7 +4,8 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AccessEvent, AccessEventKind, AccessEventLog } from '../../../auth/access-events.js';
-import { loadPg, type Database, type Dialect } from '../database.js';
+import { loadPg, type Dialect } from '../database.js';
+import type { Database } from '../schema.js';
 import type { Db } from './rows.js';
 
 const CHANNEL = 'coffer_access';

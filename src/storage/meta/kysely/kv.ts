@@ -3,7 +3,7 @@ import type { Selectable, Transaction } from 'kysely';
 import type { KvEntry, KvScan, KvStore } from '../../../kv/kv-store.js';
 import { isLive } from '../../../kv/ttl.js';
 import { prefixUpperBound } from '../../../util/prefix.js';
-import type { Database, KvTable } from '../database.js';
+import type { Database, KvTable } from '../schema.js';
 import { prepareQuery } from '../prepared-query.js';
 import { liveAt, msOrNull, retryOnceOnRace, toKvEntry, type Db } from './rows.js';
 

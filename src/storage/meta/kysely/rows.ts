@@ -3,7 +3,8 @@
  * ports speak), and the retry of a write that lost a race to create the same row.
  */
 import type { ExpressionBuilder, Selectable } from 'kysely';
-import type { Database, KvTable, ObjectsTable, OpenDatabase, ParcelsTable, PendingUploadsTable, PublicKeysTable, UsersTable } from '../database.js';
+import type { OpenDatabase } from '../database.js';
+import type { Database, KvTable, ObjectsTable, ParcelsTable, PendingUploadsTable, PublicKeysTable, UsersTable } from '../schema.js';
 import type { PublicKeyRecord } from '../../../keys/key-store.js';
 import type { KvEntry, KvKind } from '../../../kv/kv-store.js';
 import type { ObjectRecord, PendingUpload } from '../../../objects/object-index.js';
