@@ -186,6 +186,15 @@ for (const backend of backends) {
       assert.equal(await stores.loginFailures.get('eve'), undefined);
     });
 
+    test('rate limits: counted per key in a window, restarted when it is over, keys apart', async () => {
+      assert.deepEqual(await stores.rateLimits.hit('login:10.0.0.1', 1000, 500), { windowStart: 1000, count: 1 });
+      assert.deepEqual(await stores.rateLimits.hit('login:10.0.0.1', 1499, 500), { windowStart: 1000, count: 2 });
+      assert.deepEqual(await stores.rateLimits.hit('login:10.0.0.2', 1499, 500), { windowStart: 1499, count: 1 });
+      assert.deepEqual(await stores.rateLimits.hit('login:10.0.0.1', 1500, 500), { windowStart: 1500, count: 1 });
+      const many = await Promise.all(Array.from({ length: 10 }, () => stores.rateLimits.hit('login:10.0.0.3', 5000, 500)));
+      assert.deepEqual(many.map((m) => m.count).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'concurrent hits each get their own count');
+    });
+
     test('kv: create, read, replace; a refusing check writes nothing', async () => {
       const now = Date.now();
       assert.deepEqual(await stores.kv.write('o1', entry('a', 'one'), always), { created: true });

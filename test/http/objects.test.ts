@@ -16,6 +16,7 @@ import { eventually, openFsBackend, openS3Backend, type BackendFixture } from '.
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { bearer, type TestServer } from '../helpers/server.js';
 import { checkProblem as assertProblem } from '../helpers/problem.js';
+import type { ObjectView } from '../../src/objects/object-view.js';
 
 const MiB = 1024 * 1024;
 
@@ -153,15 +154,6 @@ const problemOfResponse = async (r: Response, expected: number, code?: string) =
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const PUT_FIELDS = ['content_type', 'etag', 'path', 'sha256', 'size'];
 const VIEW_FIELDS = [...PUT_FIELDS, 'updated_at'].sort();
-
-interface ObjectView {
-  path: string;
-  size: number;
-  sha256: string;
-  content_type: string;
-  etag: string;
-  updated_at: string;
-}
 
 interface Listing {
   objects: ObjectView[];

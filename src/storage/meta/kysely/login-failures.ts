@@ -1,7 +1,7 @@
 /** LoginFailureStore on Kysely: one upsert counts a failure and rolls the window. */
-import { sql } from 'kysely';
 import type { LoginFailures, LoginFailureStore } from '../../../auth/login-throttle.js';
 import type { Db } from './rows.js';
+import { countInWindow } from './window-counter.js';
 
 export class KyselyLoginFailureStore implements LoginFailureStore {
   constructor(private readonly d: Db) {}
@@ -11,20 +11,8 @@ export class KyselyLoginFailureStore implements LoginFailureStore {
     return row && { windowStart: Number(row.window_start), count: Number(row.count) };
   }
 
-  async record(name: string, now: number, windowMs: number): Promise<LoginFailures> {
-    const stale = sql<boolean>`login_failures.window_start <= ${now - windowMs}`;
-    const row = await this.d.db
-      .insertInto('login_failures')
-      .values({ name, window_start: now, count: 1 })
-      .onConflict((oc) =>
-        oc.column('name').doUpdateSet({
-          window_start: sql`case when ${stale} then ${now} else login_failures.window_start end`,
-          count: sql`case when ${stale} then 1 else login_failures.count + 1 end`,
-        }),
-      )
-      .returning(['window_start', 'count'])
-      .executeTakeFirstOrThrow();
-    return { windowStart: Number(row.window_start), count: Number(row.count) };
+  record(name: string, now: number, windowMs: number): Promise<LoginFailures> {
+    return countInWindow(this.d.db, 'login_failures', 'name', name, now, windowMs);
   }
 
   async clear(name: string): Promise<void> {
