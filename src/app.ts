@@ -83,7 +83,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     audit,
     config,
     (userId) => objects.deleteAll(userId),
-    (userId, now) => tokens.endUserSessions(userId, now),
     () => tokens.accessChanged(),
     clock,
   );

@@ -22,6 +22,8 @@ export class AccessFeed {
   private last = 0;
   private lastRead = -Infinity;
   private reading: Promise<void> | undefined;
+  /** The one read queued behind `reading`, shared by every caller who came during it. */
+  private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopListening: (() => Promise<void>) | undefined;
   private stopped = false;
@@ -37,7 +39,8 @@ export class AccessFeed {
   async start(): Promise<void> {
     this.last = await this.log.latest();
     this.lastRead = performance.now();
-    this.timer = setInterval(() => void this.catchUp().catch(() => {}), POLL_MS);
+    // A poll while a read runs is skipped: with a slow database, reads must not pile up.
+    this.timer = setInterval(() => void (this.reading ? undefined : this.catchUp()), POLL_MS);
     this.timer.unref();
     await this.listen();
   }
@@ -47,17 +50,29 @@ export class AccessFeed {
     return performance.now() - this.lastRead < STALE_MS;
   }
 
-  /** Reads the log now (one read at a time; a call during a read waits for the next one). */
-  async catchUp(): Promise<void> {
-    while (this.reading) await this.reading;
-    this.reading = this.read().finally(() => (this.reading = undefined));
-    return this.reading;
+  /**
+   * Reads the log now, or, while a read runs (it may have started before the caller's change),
+   * right after it: all callers during one read share the next. Never rejects: a failed read has
+   * already cleared the cache and is logged.
+   */
+  catchUp(): Promise<void> {
+    if (!this.reading) return this.startRead();
+    this.queued ??= this.reading.then(() => {
+      this.queued = undefined;
+      return this.startRead();
+    });
+    return this.queued;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.stopListening?.().catch(() => {});
+  }
+
+  private startRead(): Promise<void> {
+    this.reading = this.read().finally(() => (this.reading = undefined));
+    return this.reading;
   }
 
   private async read(): Promise<void> {
@@ -75,7 +90,6 @@ export class AccessFeed {
     } catch (err) {
       this.cache.clear();
       this.logger.warn(err, 'cannot read the access-event log; the access cache is off until it can');
-      throw err;
     }
   }
 
@@ -89,7 +103,7 @@ export class AccessFeed {
     };
     try {
       this.stopListening = await this.log.listen(
-        () => void this.catchUp().catch(() => {}),
+        () => void this.catchUp(),
         (err) => {
           this.logger.warn(err, 'the access-event listener dropped; listening again');
           void this.stopListening?.().catch(() => {});

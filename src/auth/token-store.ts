@@ -42,7 +42,6 @@ export interface TokenStore {
   /** Marks an unused refresh token used; false when it was already used (a replay or a race). */
   markRefreshTokenUsed(hash: string, now: number): Promise<boolean>;
   revokeRefreshFamily(familyId: string, now: number): Promise<void>;
-  revokeUserRefreshFamilies(userId: string, now: number): Promise<void>;
 
   /**
    * Spends a challenge token's jti; false when it was spent already. Atomic across processes

@@ -201,12 +201,6 @@ export class TokenService {
     return { userId: record.userId, familyId: record.familyId, scope: record.familyScope, refreshToken: next };
   }
 
-  /** Ends every session of a user: their refresh families (their access tokens die by the token version). */
-  async endUserSessions(userId: string, now: number): Promise<void> {
-    await this.store.revokeUserRefreshFamilies(userId, now);
-    await this.accessChanged();
-  }
-
   async revokeRefreshFamily(familyId: string): Promise<void> {
     await this.store.revokeRefreshFamily(familyId, this.clock.now());
     await this.accessChanged();

@@ -97,8 +97,6 @@ export class UserService {
     private readonly settings: { openRegistration: boolean; passwordMinLength: number },
     /** Removes what the user keeps outside the metadata store (their objects' bytes). */
     private readonly deleteUserData: (userId: string) => Promise<void>,
-    /** Ends every session of a user (after a password change or a disable). */
-    private readonly endSessions: (userId: string, now: number) => Promise<void>,
     /** Makes this node's access cache see a change at once (others follow the event log). */
     private readonly accessChanged: () => Promise<void>,
     private readonly clock: Clock,
@@ -200,7 +198,6 @@ export class UserService {
     const now = this.clock.now();
     const updated = await this.users.update(target.id, patch, now);
     if (!updated) throw notFound(`No user "${username}".`);
-    if (patch.bumpTokenVersion) await this.endSessions(target.id, now);
     await this.accessChanged();
     this.audit('user.update', { by: actor.user.username, username, fields: fields.filter((f) => f !== 'current_password') });
     return updated;

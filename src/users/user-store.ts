@@ -23,7 +23,7 @@ export interface UserPatch {
   admin?: boolean;
   disabled?: boolean;
   grants?: string[];
-  /** Invalidate every access token the user holds now. */
+  /** Invalidate every access token the user holds now and end their sessions (refresh families), in the same commit. */
   bumpTokenVersion?: boolean;
 }
 

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { migrateTo, migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
 import type { Database } from '../../src/storage/meta/schema.js';
 import { metadataStores, type MetadataStores } from '../../src/storage/meta/index.js';
+import { announceAccessChange } from '../../src/storage/meta/kysely/access-events.js';
 import type { KvEntry } from '../../src/kv/kv-store.js';
 import type { NewUser } from '../../src/users/user-store.js';
 
@@ -108,6 +109,30 @@ for (const backend of backends) {
       }
     });
 
+    test('access events become visible in id order: an event written during another open transaction waits for it', async () => {
+      const start = await stores.accessEvents.latest();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let firstWritten!: () => void;
+      const written = new Promise<void>((resolve) => (firstWritten = resolve));
+      const first = db.db.transaction().execute(async (trx) => {
+        await announceAccessChange(trx, db.dialect, 'user', 'first', 1);
+        firstWritten();
+        await held;
+      });
+      await written;
+      let secondDone = false;
+      const second = announceAccessChange(db.db, db.dialect, 'user', 'second', 2).then(() => (secondDone = true));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const waited = !secondDone;
+      release();
+      await Promise.all([first, second]);
+      assert.ok(waited, 'the second writer waits until the first commits');
+      const events = await stores.accessEvents.since(start, 10);
+      assert.deepEqual(events.map((e) => e.subject), ['first', 'second']);
+      assert.ok(events[0]!.id < events[1]!.id);
+    });
+
     test('migrating twice is a no-op', async () => {
       await migrateToLatest(db);
       assert.ok(await stores.users.getByName('nobody') === undefined);
@@ -168,9 +193,13 @@ for (const backend of backends) {
       assert.equal((await stores.tokens.getRefreshToken('h1'))?.usedAt, 10);
       await stores.tokens.createRefreshFamily({ id: 'fam-r2', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
       await stores.tokens.addRefreshToken({ hash: 'h2', familyId: 'fam-r2', userId: u.id, expiresAt: 99_999 });
-      await stores.tokens.revokeUserRefreshFamilies(u.id, 20);
+      await stores.users.update(u.id, { passwordHash: 'new', bumpTokenVersion: true }, 20); // ends every session with the tokens
       assert.equal((await stores.tokens.getRefreshToken('h1'))?.familyRevokedAt, 20);
       assert.equal((await stores.tokens.getRefreshToken('h2'))?.familyRevokedAt, 20);
+      await stores.tokens.createRefreshFamily({ id: 'fam-r3', userId: u.id, scope: '', createdAt: 1, expiresAt: 99_999 });
+      await stores.tokens.addRefreshToken({ hash: 'h3', familyId: 'fam-r3', userId: u.id, expiresAt: 99_999 });
+      await stores.users.update(u.id, { grants: ['kv:read'] }, 30);
+      assert.equal((await stores.tokens.getRefreshToken('h3'))?.familyRevokedAt, null, 'a change that keeps the tokens keeps the sessions');
       assert.equal(await stores.tokens.getRefreshToken('nope'), undefined);
     });
 

@@ -10,8 +10,18 @@ import type { Db } from './rows.js';
 
 const CHANNEL = 'coffer_access';
 
-/** Writes one event; on PostgreSQL also notifies the nodes following this schema's log. */
+/**
+ * Writes one event, in the transaction of the change it announces; on PostgreSQL also notifies the
+ * nodes following this schema's log. Readers follow the log by id, so ids must become visible in
+ * their order: a sequence hands them out at insert, not at commit, and a later id committed first
+ * would be read, and the earlier one skipped for ever. So on PostgreSQL writers of the log take
+ * turns (a transaction-scoped lock, held until commit); such changes are rare.
+ */
 export async function announceAccessChange(trx: Transaction<Database> | Kysely<Database>, dialect: Dialect, kind: AccessEventKind, subject: string, now: number): Promise<void> {
+  if (dialect === 'postgres') {
+    if (!trx.isTransaction) return trx.transaction().execute((t) => announceAccessChange(t, dialect, kind, subject, now));
+    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':access_events'))`.execute(trx);
+  }
   await trx.insertInto('access_events').values({ kind, subject, at: now }).execute();
   if (dialect === 'postgres') await sql`select pg_notify(${CHANNEL}, current_schema())`.execute(trx);
 }

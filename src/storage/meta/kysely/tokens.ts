@@ -79,13 +79,6 @@ export class KyselyTokenStore implements TokenStore {
     });
   }
 
-  async revokeUserRefreshFamilies(userId: string, now: number): Promise<void> {
-    await this.d.db.transaction().execute(async (trx) => {
-      await trx.updateTable('refresh_families').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
-      await announceAccessChange(trx, this.d.dialect, 'user', userId, now);
-    });
-  }
-
   async spendChallenge(jti: string, expiresAt: number): Promise<boolean> {
     const result = await this.d.db
       .insertInto('used_challenges')

@@ -70,6 +70,10 @@ export class KyselyUserStore implements UserStore {
         .$if(patch.bumpTokenVersion === true, (qb) => qb.set((eb) => ({ token_version: eb('token_version', '+', 1) })))
         .where('id', '=', id)
         .execute();
+      // With the tokens, the sessions end in the same commit: no refresh token outlives the change.
+      if (patch.bumpTokenVersion) {
+        await trx.updateTable('refresh_families').set({ revoked_at: now }).where('user_id', '=', id).where('revoked_at', 'is', null).execute();
+      }
       // Grants, the admin flag, disabling and the token version all decide what tokens may do.
       await announceAccessChange(trx, this.d.dialect, 'user', id, now);
     });
