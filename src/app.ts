@@ -57,6 +57,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stores = await createMetadataStores(config.databaseUrl);
   const blobs = await createBlobStore(config);
   const { signingKeys, presignSecret } = await openKeyring(config, clock, stores);
+  if (stores.dialect === 'postgres' && !config.secretKey && config.jwtAlgorithm !== 'HS256') {
+    app.log.warn(
+      'COFFER_SECRET_KEY is not set: this node signs with keys of its own data directory, so other nodes on this database refuse its tokens. Give every node the same COFFER_SECRET_KEY.',
+    );
+  }
   // What every node must see within a second: revocations, and keys another node rotated.
   const accessCache = new AccessCache();
   const feed = new AccessFeed(

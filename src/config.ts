@@ -92,6 +92,8 @@ interface Setting<K extends keyof Config> {
   help: string;
   parse: Parser<Config[K]>;
   default: Config[K] | ((c: Partial<Config>) => Config[K]);
+  /** Never echoed in an error: a refused value may still be the real secret, or hold one (a URL's password). */
+  secret?: true;
 }
 
 const DAY = 86_400;
@@ -106,15 +108,15 @@ export const SETTINGS = [
   def({ key: 'dataDir', env: 'COFFER_DATA_DIR', file: 'data_dir', help: 'where the database, signing keys and files live', parse: str, default: './coffer-data' }),
   def({
     key: 'databaseUrl', env: 'COFFER_DATABASE_URL', file: 'database_url', help: 'metadata store: sqlite:<file> or postgres://…',
-    parse: databaseUrl, default: (c) => `sqlite:${path.join(c.dataDir ?? './coffer-data', 'coffer.db')}`,
+    parse: databaseUrl, secret: true, default: (c) => `sqlite:${path.join(c.dataDir ?? './coffer-data', 'coffer.db')}`,
   }),
   def({ key: 'adminUser', env: 'COFFER_ADMIN_USER', file: 'admin_user', help: 'name of the admin created on first start', parse: username, default: 'admin' }),
-  def({ key: 'adminPassword', env: 'COFFER_ADMIN_PASSWORD', file: 'admin_password', help: 'its password (generated and printed once when unset)', parse: optionalStr, default: undefined }),
+  def({ key: 'adminPassword', env: 'COFFER_ADMIN_PASSWORD', file: 'admin_password', help: 'its password (generated and printed once when unset)', parse: optionalStr, secret: true, default: undefined }),
   def({ key: 'openRegistration', env: 'COFFER_OPEN_REGISTRATION', file: 'open_registration', help: 'let anyone POST /v1/register', parse: bool, default: false }),
   def({ key: 'passwordMinLength', env: 'COFFER_PASSWORD_MIN_LENGTH', file: 'password_min_length', help: 'shortest password accepted (NIST SP 800-63B asks for 8; the older designs\' demo accounts need 3)', parse: int(1, 1024), default: 8 }),
   def({ key: 'logLevel', env: 'COFFER_LOG_LEVEL', file: 'log_level', help: 'log level', parse: oneOf(LOG_LEVELS), default: 'info' }),
   def({ key: 'jwtAlgorithm', env: 'COFFER_JWT_ALG', file: 'jwt_alg', help: 'access token signing algorithm', parse: oneOf(JWT_ALGORITHMS), default: 'EdDSA' }),
-  def({ key: 'jwtSecret', env: 'COFFER_JWT_SECRET', file: 'jwt_secret', help: 'HS256 secret (at least 32 bytes); only with COFFER_JWT_ALG=HS256', parse: optionalStr, default: undefined }),
+  def({ key: 'jwtSecret', env: 'COFFER_JWT_SECRET', file: 'jwt_secret', help: 'HS256 secret (at least 32 bytes); only with COFFER_JWT_ALG=HS256', parse: optionalStr, secret: true, default: undefined }),
   def({ key: 'jwtIssuer', env: 'COFFER_JWT_ISSUER', file: 'jwt_issuer', help: 'iss claim of issued tokens', parse: str, default: 'coffer' }),
   def({ key: 'jwtAudience', env: 'COFFER_JWT_AUDIENCE', file: 'jwt_audience', help: 'aud claim (none when unset)', parse: optionalStr, default: undefined }),
   def({ key: 'clockSkewSeconds', env: 'COFFER_CLOCK_SKEW', file: 'clock_skew', help: 'seconds of clock skew tolerated on exp/nbf', parse: int(0, 300), default: 30 }),
@@ -151,7 +153,7 @@ export const SETTINGS = [
   def({
     key: 'secretKey', env: 'COFFER_SECRET_KEY', file: 'secret_key',
     help: 'with it, signing keys and the presign secret live in the database, encrypted, shared by every node (give every node the same one; at least 32 characters)',
-    parse: optionalSecret(32), default: undefined,
+    parse: optionalSecret(32), secret: true, default: undefined,
   }),
   def({
     key: 'trustProxy', env: 'COFFER_TRUST_PROXY', file: 'trust_proxy',
@@ -169,7 +171,7 @@ export const SETTINGS = [
   }),
   def({
     key: 'metricsToken', env: 'COFFER_METRICS_TOKEN', file: 'metrics_token',
-    help: 'when set, GET /metrics needs "Authorization: Bearer <this>" (at least 16 characters); open when unset', parse: optionalSecret(16), default: undefined,
+    help: 'when set, GET /metrics needs "Authorization: Bearer <this>" (at least 16 characters); open when unset', parse: optionalSecret(16), secret: true, default: undefined,
   }),
 ] as const;
 
@@ -219,7 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, configFile = env.COFFER_CONFI
     const value = (s.parse as Parser<unknown>)(raw);
     if (value instanceof Error) {
       const where = fromEnv !== undefined ? s.env : `${s.file} in ${configFile}`;
-      problems.push(`${where}=${JSON.stringify(raw)} is not valid: expected ${value.message} (${s.help})`);
+      const shown = s.secret ? `(hidden, ${[...raw].length} characters)` : JSON.stringify(raw);
+      problems.push(`${where}=${shown} is not valid: expected ${value.message} (${s.help})`);
     } else {
       out[s.key] = value;
     }

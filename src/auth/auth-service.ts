@@ -127,7 +127,7 @@ export class AuthService {
 
   /** The public keys that verify access tokens, with any rotation another node made picked up. */
   async jwks() {
-    await this.signingKeys.reloadIfChanged();
+    await this.signingKeys.refresh();
     return this.signingKeys.jwks();
   }
 

@@ -81,15 +81,24 @@ export class SigningKeys {
 
   /**
    * The key that verifies a token with this `kid`. Another node may have rotated the keys, so
-   * an unknown kid makes it look at the store again, at most once a second.
+   * an unknown kid makes it look at the store again (`refresh`).
    */
   async resolve(kid: string | undefined): Promise<LiveKey | undefined> {
     const key = this.verificationKey(kid);
-    // Real time, not the service clock: this bounds reads of the store, whatever time tokens live in.
-    if (key || performance.now() - this.lastReload <= 1000) return key;
+    if (key) return key;
+    await this.refresh();
+    return this.verificationKey(kid);
+  }
+
+  /**
+   * Looks at the store for keys another node wrote, at most once a second: callers anyone can
+   * make (unknown kids, the public JWKS) must not turn into a store read each. Real time, not the
+   * service clock: this bounds reads of the store, whatever time tokens live in.
+   */
+  async refresh(): Promise<void> {
+    if (performance.now() - this.lastReload <= 1000) return;
     this.lastReload = performance.now();
     await this.reloadIfChanged();
-    return this.verificationKey(kid);
   }
 
   /** Signs `claims` with the current key as a JWT of type `typ`. */

@@ -41,14 +41,17 @@ export class PasswordHasher {
       if (this.waiting.length >= this.limits.queue) {
         throw new CofferError('unavailable', 'Too many password checks are waiting; try again in a moment.', { 'retry-after': '1' });
       }
+      // A finishing check hands its slot to the first waiter: no newcomer can take it in between.
       await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
     }
-    this.running++;
     try {
       return await work();
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 }

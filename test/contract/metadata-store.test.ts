@@ -14,6 +14,7 @@ import { migrateTo, migrateToLatest, openDatabase } from '../../src/storage/meta
 import type { Database } from '../../src/storage/meta/schema.js';
 import { metadataStores, type MetadataStores } from '../../src/storage/meta/index.js';
 import { announceAccessChange } from '../../src/storage/meta/kysely/access-events.js';
+import { SecretBox } from '../../src/util/secret-box.js';
 import type { KvEntry } from '../../src/kv/kv-store.js';
 import type { NewUser } from '../../src/users/user-store.js';
 
@@ -131,6 +132,31 @@ for (const backend of backends) {
       const events = await stores.accessEvents.since(start, 10);
       assert.deepEqual(events.map((e) => e.subject), ['first', 'second']);
       assert.ok(events[0]!.id < events[1]!.id);
+    });
+
+    test('shared secrets: signing keys and named secrets sealed at rest, opened only with the same key', async () => {
+      const box = new SecretBox('a-secret-key-of-at-least-32-characters!', 'shared secrets');
+      const { signingKeys, secrets } = stores.sharedSecrets(box);
+      const jwk = (n: string) => ({ kty: 'OKP', crv: 'Ed25519', x: `x-${n}`, d: `private-d-${n}` });
+      const version0 = await signingKeys.version();
+      await signingKeys.rotate({ kid: 'k1', alg: 'EdDSA', privateJwk: jwk('1'), createdAt: 100 }, 1_000, 100);
+      assert.notEqual(await signingKeys.version(), version0, 'the version changes with the keys');
+      assert.deepEqual(await signingKeys.load(), [{ kid: 'k1', alg: 'EdDSA', privateJwk: jwk('1'), createdAt: 100 }]);
+      const rows = await db.db.selectFrom('signing_keys').select('private_key').execute();
+      assert.ok(rows.every((r) => !r.private_key.includes('private-d-1')), 'the private key is not stored in the clear');
+
+      // Two nodes rotating at the same moment: one change after the other, so one key stays current.
+      await Promise.all(['k2', 'k3'].map((kid, i) => signingKeys.rotate({ kid, alg: 'EdDSA', privateJwk: jwk(kid), createdAt: 200 + i }, 2_000, 200)));
+      const current = (await signingKeys.load()).filter((k) => k.retireAt === undefined).map((k) => k.kid);
+      assert.equal(current.length, 1, `one current key, not ${current.join(', ')}`);
+
+      const made = await Promise.all([1, 2, 3].map((n) => secrets.getOrCreate('presign', () => `value-${n}`, 5)));
+      assert.equal(new Set(made).size, 1, 'concurrent first reads agree on one value');
+      assert.equal(await secrets.getOrCreate('presign', () => 'other', 6), made[0]);
+
+      const wrong = stores.sharedSecrets(new SecretBox('another-secret-key-of-32-characters!!', 'shared secrets'));
+      await assert.rejects(wrong.signingKeys.load(), /every node needs the same COFFER_SECRET_KEY/);
+      await assert.rejects(wrong.secrets.getOrCreate('presign', () => 'x', 7), /every node needs the same COFFER_SECRET_KEY/);
     });
 
     test('migrating twice is a no-op', async () => {

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { AccessCache } from '../../src/auth/access-cache.js';
 import type { AccessEvent, AccessEventLog } from '../../src/auth/access-events.js';
 import { AccessFeed } from '../../src/auth/access-feed.js';
-import { migrateToLatest, openDatabase, type OpenDatabase } from '../../src/storage/meta/database.js';
+import { migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
+import type { OpenDatabase } from '../../src/storage/meta/schema.js';
 import { announceAccessChange, KyselyAccessEventLog } from '../../src/storage/meta/kysely/access-events.js';
 import type { UserRecord } from '../../src/users/user-store.js';
 

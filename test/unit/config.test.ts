@@ -119,6 +119,26 @@ test('other settings are validated too', () => {
   refuses({ COFFER_ADMIN_PASSWORD: 'ab' }, [/COFFER_ADMIN_PASSWORD/]);
 });
 
+test('a refused secret is never echoed: the error names the setting and the length only', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['COFFER_SECRET_KEY', 'short-but-real-secret-key-1234', /at least 32/],
+    ['COFFER_METRICS_TOKEN', 'tok-123456', /at least 16/],
+    ['COFFER_DATABASE_URL', 'mysql://app:hunter2-password@db/coffer', /sqlite/],
+  ];
+  for (const [name, value, why] of cases) {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, new RegExp(`${name}=\\(hidden, ${[...value].length} characters\\)`));
+        assert.match(e.message, why);
+        assert.ok(!e.message.includes(value) && !e.message.includes('hunter2'), `${name}'s value stays out of the message`);
+        return true;
+      },
+    );
+  }
+});
+
 test('HS256 needs a secret of at least 32 bytes', () => {
   refuses({ COFFER_JWT_ALG: 'HS256' }, [/COFFER_JWT_SECRET/, /32/]);
   refuses({ COFFER_JWT_ALG: 'HS256', COFFER_JWT_SECRET: 'x'.repeat(31) }, [/COFFER_JWT_SECRET/, /32/]);

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { CachedKvStore } from '../../src/kv/kv-cache.js';
 import type { KvEntry } from '../../src/kv/kv-store.js';
-import { migrateToLatest, openDatabase, type OpenDatabase } from '../../src/storage/meta/database.js';
+import { migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
+import type { OpenDatabase } from '../../src/storage/meta/schema.js';
 import { KyselyKvStore } from '../../src/storage/meta/kysely/kv.js';
 
 const OWNER = 'owner-1';

@@ -1,7 +1,7 @@
 /**
  * The metadata database: one schema, one migration set, two dialects (SQLite embedded, PostgreSQL
- * for many nodes): opening it, migrating it, and the locks its nodes share. The table types are in
- * schema.ts.
+ * for many nodes): opening it and migrating it. The table types are in schema.ts, the locks
+ * nodes share in locks.ts.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,14 +15,8 @@ import * as m0004 from './migrations/0004_public_keys.js';
 import * as m0005 from './migrations/0005_parcels_and_challenges.js';
 import * as m0006 from './migrations/0006_one_holder_per_key.js';
 import * as m0007 from './migrations/0007_many_nodes.js';
-import type { Database } from './schema.js';
-
-export type Dialect = 'sqlite' | 'postgres';
-
-export interface OpenDatabase {
-  db: Kysely<Database>;
-  dialect: Dialect;
-}
+import { exclusively } from './locks.js';
+import type { Database, OpenDatabase } from './schema.js';
 
 const MIGRATIONS = {
   '0001_initial': m0001,
@@ -128,36 +122,4 @@ export async function migrateTo(open: OpenDatabase, target: keyof typeof MIGRATI
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
   }
-}
-
-/**
- * Runs `fn` while this node alone holds the lock `name` (a PostgreSQL advisory lock, per schema);
- * the others wait. On SQLite there is one process: it just runs.
- */
-export async function exclusively<T>(open: OpenDatabase, name: string, fn: () => Promise<T>): Promise<T> {
-  if (open.dialect !== 'postgres') return fn();
-  return open.db.connection().execute(async (conn) => {
-    const key = sql`hashtext(current_schema() || ':' || ${name})`;
-    await sql`select pg_advisory_lock(${key})`.execute(conn);
-    try {
-      return await fn();
-    } finally {
-      await sql`select pg_advisory_unlock(${key})`.execute(conn);
-    }
-  });
-}
-
-/** Like `exclusively`, but when another node holds the lock it does not wait: undefined, and `fn` does not run. */
-export async function ifAlone<T>(open: OpenDatabase, name: string, fn: () => Promise<T>): Promise<T | undefined> {
-  if (open.dialect !== 'postgres') return fn();
-  return open.db.connection().execute(async (conn) => {
-    const key = sql`hashtext(current_schema() || ':' || ${name})`;
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
-    if (!rows[0]?.locked) return undefined;
-    try {
-      return await fn();
-    } finally {
-      await sql`select pg_advisory_unlock(${key})`.execute(conn);
-    }
-  });
 }

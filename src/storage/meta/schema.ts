@@ -2,7 +2,15 @@
  * The metadata tables as Kysely sees them, written by hand: test/contract pins them to the
  * migrated schema (migrations/).
  */
-import type { Generated } from 'kysely';
+import type { Generated, Kysely } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** An open metadata database (openDatabase). */
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  dialect: Dialect;
+}
 
 export interface UsersTable {
   id: string;

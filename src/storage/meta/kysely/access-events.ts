@@ -4,8 +4,9 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AccessEvent, AccessEventKind, AccessEventLog } from '../../../auth/access-events.js';
-import { loadPg, type Dialect } from '../database.js';
-import type { Database } from '../schema.js';
+import { loadPg } from '../database.js';
+import { takeTurn } from '../locks.js';
+import type { Database, Dialect } from '../schema.js';
 import type { Db } from './rows.js';
 
 const CHANNEL = 'coffer_access';
@@ -18,10 +19,8 @@ const CHANNEL = 'coffer_access';
  * turns (a transaction-scoped lock, held until commit); such changes are rare.
  */
 export async function announceAccessChange(trx: Transaction<Database> | Kysely<Database>, dialect: Dialect, kind: AccessEventKind, subject: string, now: number): Promise<void> {
-  if (dialect === 'postgres') {
-    if (!trx.isTransaction) return trx.transaction().execute((t) => announceAccessChange(t, dialect, kind, subject, now));
-    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':access_events'))`.execute(trx);
-  }
+  if (!trx.isTransaction) return trx.transaction().execute((t) => announceAccessChange(t, dialect, kind, subject, now));
+  await takeTurn(trx as Transaction<Database>, dialect, 'access_events');
   await trx.insertInto('access_events').values({ kind, subject, at: now }).execute();
   if (dialect === 'postgres') await sql`select pg_notify(${CHANNEL}, current_schema())`.execute(trx);
 }

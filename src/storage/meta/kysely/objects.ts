@@ -2,8 +2,7 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { ObjectIndex, ObjectRecord, PendingUpload } from '../../../objects/object-index.js';
 import { prefixUpperBound } from '../../../util/prefix.js';
-import type { Dialect } from '../database.js';
-import type { Database, ObjectsTable } from '../schema.js';
+import type { Database, Dialect, ObjectsTable } from '../schema.js';
 import { retryOnceOnRace, toObject, toPending, type Db } from './rows.js';
 
 type Check = (current: ObjectRecord | undefined) => boolean | void;

@@ -3,8 +3,7 @@
  * ports speak), and the retry of a write that lost a race to create the same row.
  */
 import type { ExpressionBuilder, Selectable } from 'kysely';
-import type { OpenDatabase } from '../database.js';
-import type { Database, KvTable, ObjectsTable, ParcelsTable, PendingUploadsTable, PublicKeysTable, UsersTable } from '../schema.js';
+import type { Database, KvTable, OpenDatabase, ObjectsTable, ParcelsTable, PendingUploadsTable, PublicKeysTable, UsersTable } from '../schema.js';
 import type { PublicKeyRecord } from '../../../keys/key-store.js';
 import type { KvEntry, KvKind } from '../../../kv/kv-store.js';
 import type { ObjectRecord, PendingUpload } from '../../../objects/object-index.js';

@@ -8,6 +8,7 @@ import type { SigningKeyStore, StoredSigningKey } from '../../../auth/signing-ke
 import type { JwtAlgorithm } from '../../../config.js';
 import type { SecretBox } from '../../../util/secret-box.js';
 import { announceAccessChange } from './access-events.js';
+import { takeTurn } from '../locks.js';
 import { isUniqueViolation, msOrNull, type Db } from './rows.js';
 
 export class KyselySigningKeyStore implements SigningKeyStore {
@@ -29,6 +30,8 @@ export class KyselySigningKeyStore implements SigningKeyStore {
 
   async rotate(key: StoredSigningKey, retireOthersAt: number, now: number): Promise<void> {
     await this.d.db.transaction().execute(async (trx) => {
+      // Two nodes rotating at once take turns: the second retires the first one's new key.
+      await takeTurn(trx, this.d.dialect, 'signing_keys');
       await trx.deleteFrom('signing_keys').where('retire_at', '<=', now).execute();
       await trx.updateTable('signing_keys').set({ retire_at: retireOthersAt }).where('retire_at', 'is', null).execute();
       await trx
