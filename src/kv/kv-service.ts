@@ -3,9 +3,10 @@
  * Directories are implicit: "a/b/" exists while some key starts with it.
  */
 import { createHash } from 'node:crypto';
-import { badRequest, conflict, notFound, payloadTooLarge, preconditionFailed } from '../errors.js';
+import { conflict, notFound, payloadTooLarge, preconditionFailed } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { etagMatches } from '../util/entity-tags.js';
+import { decodeCursor, encodeCursor } from '../util/list-cursor.js';
 import { prefixUpperBound } from '../util/prefix.js';
 import type { KvEntry, KvKind, KvStore } from './kv-store.js';
 import { expiryOf } from './ttl.js';
@@ -111,7 +112,7 @@ export class KvService {
     let exclusive = false;
     const recursive = options.recursive === true;
     if (options.cursor !== undefined) {
-      const after = decodeCursor(options.cursor, dir, recursive);
+      const after = decodeCursor(options.cursor, [dir, recursive], (last) => last.startsWith(dir) && last !== dir);
       // After a directory, skip everything inside it.
       if (after.endsWith('/')) from = prefixUpperBound(after);
       else [from, exclusive] = [after, true];
@@ -139,26 +140,7 @@ export class KvService {
       dir,
       keys: page.filter((e) => !e.endsWith('/')),
       dirs: page.filter((e) => e.endsWith('/')),
-      cursor: entries.length > limit ? encodeCursor(dir, recursive, page[page.length - 1]!) : null,
+      cursor: entries.length > limit ? encodeCursor([dir, recursive], page[page.length - 1]!) : null,
     };
   }
-}
-
-/** A cursor names its listing (directory and mode) and the last entry returned. */
-function encodeCursor(dir: string, recursive: boolean, lastEntry: string): string {
-  return Buffer.from(JSON.stringify([dir, recursive, lastEntry])).toString('base64url');
-}
-
-function decodeCursor(cursor: string, dir: string, recursive: boolean): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString());
-  } catch {
-    parsed = undefined;
-  }
-  const [cursorDir, cursorRecursive, after] = Array.isArray(parsed) ? parsed : [];
-  if (cursorDir !== dir || cursorRecursive !== recursive || typeof after !== 'string' || !after.startsWith(dir) || after === dir) {
-    throw badRequest('The cursor does not belong to this listing; pass the "cursor" of the previous page unchanged.');
-  }
-  return after;
 }

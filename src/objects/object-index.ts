@@ -36,8 +36,8 @@ export interface ObjectIndex {
   put(owner: string, record: ObjectRecord, check?: (current: ObjectRecord | undefined) => boolean | void): Promise<{ previous: ObjectRecord | undefined; written: boolean }>;
   /** Removes the record and resolves it (its blob is the caller's to delete). */
   delete(owner: string, path: string): Promise<ObjectRecord | undefined>;
-  /** Records whose path starts with prefix, after `after`, in byte order. */
-  list(owner: string, options: { prefix: string; after?: string; limit: number }): Promise<ObjectRecord[]>;
+  /** Records whose path starts with prefix, from `from` on, in byte order. */
+  list(owner: string, options: { prefix: string; from?: ListFrom; limit: number }): Promise<ObjectRecord[]>;
   /** Removes up to `limit` of the owner's records at once and resolves their blob keys (deleting a user). */
   deleteSome(owner: string, limit: number): Promise<string[]>;
 
@@ -45,4 +45,10 @@ export interface ObjectIndex {
   /** The owner's pending uploads whose path starts with prefix ('' = all), oldest first. */
   pending(owner: string, prefix: string): Promise<PendingUpload[]>;
   removePending(owner: string, blobKey: string): Promise<void>;
+}
+
+/** Where a listing query starts: at `path` (inclusive) or just after it. */
+export interface ListFrom {
+  path: string;
+  inclusive: boolean;
 }

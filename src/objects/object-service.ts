@@ -183,7 +183,9 @@ export class ObjectService {
 
   /** The bytes (or a range); a blob gone missing behind the index is reported, not hidden. */
   async open(object: ObjectRecord, range?: { start: number; end: number }): Promise<Readable> {
-    const stream = await this.blobs.get(object.blobKey, range);
+    // The whole object is a range too: it tells the store how much to read (fs sizes its reads by it).
+    const wanted = range ?? (object.size > 0 ? { start: 0, end: object.size - 1 } : undefined);
+    const stream = await this.blobs.get(object.blobKey, wanted);
     if (!stream) throw new Error(`blob ${object.blobKey} of object ${object.path} is missing from the ${this.blobs.kind} store`);
     return stream;
   }

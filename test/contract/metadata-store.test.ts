@@ -270,6 +270,52 @@ for (const backend of backends) {
       assert.equal((await stores.kv.get('o1', 'a', now))?.value.toString(), 'two');
     });
 
+    test('kv: concurrent writes each get their own answer; of those that need one version, one wins', async () => {
+      await stores.kv.write('race', entry('k', 'v0', { etag: '"v0"' }), always);
+      const onlyOverV0 = (current: KvEntry | undefined) => {
+        if (current?.etag !== '"v0"') throw new Error(`412: now ${current?.etag}`);
+      };
+      // Writes issued together (on SQLite: one group commit), mixed with others to other keys.
+      const results = await Promise.allSettled(
+        Array.from({ length: 30 }, (_, i) =>
+          i % 3 === 0
+            ? stores.kv.write('race', entry(`other${i}`, `o${i}`), always)
+            : stores.kv.write('race', entry('k', `v${i}`, { etag: `"v${i}"` }), onlyOverV0),
+        ),
+      );
+      const raced = results.filter((_, i) => i % 3 !== 0);
+      const winners = raced.filter((r) => r.status === 'fulfilled');
+      assert.equal(winners.length, 1, 'one write over v0 wins');
+      for (const r of raced) if (r.status === 'rejected') assert.match(String(r.reason), /412: now "v\d+"/);
+      assert.ok(results.filter((_, i) => i % 3 === 0).every((r) => r.status === 'fulfilled' && r.value.created), 'the other keys are all written');
+      const stored = await stores.kv.get('race', 'k', Date.now());
+      const winner = results.findIndex((r, i) => i % 3 !== 0 && r.status === 'fulfilled');
+      assert.equal(stored?.value.toString(), `v${winner}`);
+      assert.equal((await stores.kv.scan('race', { from: 'other', limit: 100, now: Date.now() })).length, 10);
+    });
+
+    test('kv: a write that meets an open transaction waits for its commit, and is not part of it', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let begun!: () => void;
+      const inside = new Promise<void>((resolve) => (begun = resolve));
+      const open = db.db.transaction().execute(async (trx) => {
+        await trx.insertInto('access_events').values({ kind: 'user', subject: 'holding', at: 1 }).execute();
+        begun();
+        await held;
+        throw new Error('rolled back on purpose');
+      });
+      await inside;
+      let written = false;
+      const write = stores.kv.write('waits', entry('k', 'kept'), always).then(() => (written = true));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (db.dialect === 'sqlite') assert.equal(written, false, 'SQLite has one connection: the write waits for the transaction');
+      release();
+      await assert.rejects(open, /rolled back on purpose/);
+      await write;
+      assert.equal((await stores.kv.get('waits', 'k', Date.now()))?.value.toString(), 'kept', 'the rollback did not take the write along');
+    });
+
     test('kv: binary values and metadata round-trip exactly', async () => {
       const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
       await stores.kv.write('o1', entry('bin', bytes, { kind: 'raw', contentType: 'application/x-thing' }), always);
@@ -366,7 +412,7 @@ for (const backend of backends) {
       for (const p of ['docs/é', 'docs/B', 'docs0', 'other']) await stores.objects.put('oa', rec(p, `k-${p}`));
       await stores.objects.put('ob', rec('docs/a', 'foreign'));
       assert.deepEqual((await stores.objects.list('oa', { prefix: 'docs/', limit: 10 })).map((o) => o.path), ['docs/B', 'docs/a', 'docs/é']);
-      assert.deepEqual((await stores.objects.list('oa', { prefix: 'docs/', after: 'docs/B', limit: 1 })).map((o) => o.path), ['docs/a']);
+      assert.deepEqual((await stores.objects.list('oa', { prefix: 'docs/', from: { path: 'docs/B', inclusive: false }, limit: 1 })).map((o) => o.path), ['docs/a']);
       assert.deepEqual((await stores.objects.list('oa', { prefix: '', limit: 10 })).length, 5);
       assert.equal(await stores.maintenance.blobReferenced('b2'), true);
       assert.equal((await stores.objects.delete('oa', 'docs/a'))?.blobKey, 'b2');

@@ -594,6 +594,26 @@ for (const backend of backends) {
       await problemOfResponse(await server.fetch('/v1/objects/?cursor=not-a-cursor', { headers: auth(carol) }), 400);
     });
 
+    test('listing by delimiter pages past a folder whose names hold U+10FFFF, the highest code point', async () => {
+      const dora = await server.createUser('dora');
+      for (const p of ['u/\u{10FFFF}', 'u/\u{10FFFF}z', 'u0', 'v']) {
+        assert.equal((await put(dora, encodeURIComponent(p).replace(/%2F/g, '/'), p)).status, 201, p);
+      }
+      const entries: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Listing = await list(dora, { delimiter: '/', limit: '1', ...(cursor ? { cursor } : {}) });
+        entries.push(...(page.prefixes ?? []), ...page.objects.map((o) => o.path));
+        cursor = page.cursor;
+        assert.ok(entries.length <= 4, `paging ends (so far: ${JSON.stringify(entries)})`);
+      } while (cursor !== null);
+      assert.deepEqual(entries, ['u/', 'u0', 'v']);
+      const all = await list(dora, { delimiter: '/' });
+      assert.deepEqual([all.prefixes, all.objects.map((o) => o.path)], [['u/'], ['u0', 'v']]);
+      await problemOfResponse(await server.fetch('/v1/objects/?delimiter=-', { headers: auth(dora) }), 400);
+      assert.equal((await server.fetch('/v1/objects/?delimiter=', { headers: auth(dora) })).status, 200);
+    });
+
     // ----------------------------------------------------------------------------------- delete
 
     test('DELETE → 200 then GET 404 and DELETE again 404; the bytes are removed', async () => {

@@ -24,7 +24,8 @@ export function objectRoutes(app: FastifyInstance, s: Services): void {
     const query = request.query as Query;
     const queryPrefix = single(query, 'prefix') ?? '';
     const cursor = single(query, 'cursor');
-    const delimiter = single(query, 'delimiter');
+    const delimiter = single(query, 'delimiter') || undefined;
+    if (delimiter !== undefined && delimiter !== '/') throw badRequest(`delimiter must be "/" (got ${JSON.stringify(delimiter)}); leave it out for a flat listing.`);
     const limit = parseLimit(query, DEFAULT_OBJECT_LIST_LIMIT);
     return s.objects.list(principalOf(request).user.id, {
       prefix: prefix + queryPrefix,

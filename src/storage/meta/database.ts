@@ -48,7 +48,7 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite' };
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite', sqlite };
   }
   const pg = loadPg();
   // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.

@@ -22,6 +22,7 @@ import type { Dialect, OpenDatabase } from './schema.js';
 import { KyselyAccessEventLog } from './kysely/access-events.js';
 import { KyselyKeyStore } from './kysely/keys.js';
 import { KyselyKvStore } from './kysely/kv.js';
+import { GroupCommitKvStore } from './sqlite/kv-group-commit.js';
 import { KyselyLoginFailureStore } from './kysely/login-failures.js';
 import { KyselyMaintenanceStore } from './kysely/maintenance.js';
 import { KyselyObjectIndex } from './kysely/objects.js';
@@ -55,14 +56,14 @@ export interface MetadataStores {
 /** The stores over an open, migrated database (`connection`: how to open the listener's own, on PostgreSQL). */
 export function metadataStores(open: OpenDatabase, connection?: { url: string; schema?: string }): MetadataStores {
   const d = open;
-  // SQLite has one process writing it (SPEC §5): a cache in front of it is exact.
   const kv = new KyselyKvStore(d);
   return {
     dialect: open.dialect,
     users: new KyselyUserStore(d),
     tokens: new KyselyTokenStore(d),
     loginFailures: new KyselyLoginFailureStore(d),
-    kv: open.dialect === 'sqlite' ? new CachedKvStore(kv) : kv,
+    // SQLite has one process writing it (SPEC §5): a cache in front of it is exact.
+    kv: open.sqlite ? new CachedKvStore(new GroupCommitKvStore(open.sqlite, kv)) : kv,
     objects: new KyselyObjectIndex(d),
     parcels: new KyselyParcelStore(d),
     keys: new KyselyKeyStore(d),

@@ -2,6 +2,7 @@
  * The metadata tables as Kysely sees them, written by hand: test/contract pins them to the
  * migrated schema (migrations/).
  */
+import type SQLite from 'better-sqlite3';
 import type { Generated, Kysely } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -10,6 +11,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** On SQLite, the connection under Kysely, for the few paths that go around it. */
+  sqlite?: SQLite.Database;
 }
 
 export interface UsersTable {

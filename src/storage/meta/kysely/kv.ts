@@ -47,20 +47,9 @@ export class KyselyKvStore implements KvStore {
 
   private async writeIn(trx: Transaction<Database>, owner: string, entry: KvEntry, check: (current: KvEntry | undefined) => void): Promise<{ created: boolean }> {
     const [row] = await this.q.current({ owner, key: entry.key }, trx);
-    const current = row && isLive(msOrNull(row.expires_at), entry.updatedAt) ? toKvEntry(row) : undefined;
+    const current = liveEntry(row, entry.updatedAt);
     check(current);
-    const next: Selectable<KvTable> = {
-      owner,
-      key: entry.key,
-      kind: entry.kind,
-      content_type: entry.contentType,
-      value: entry.value,
-      size: entry.size,
-      etag: entry.etag,
-      expires_at: entry.expiresAt,
-      created_at: current ? current.createdAt : entry.createdAt,
-      updated_at: entry.updatedAt,
-    };
+    const next = kvRow(owner, entry, current);
     await (row ? this.q.update : this.q.insert)(next, trx);
     return { created: current === undefined };
   }
@@ -99,4 +88,25 @@ export class KyselyKvStore implements KvStore {
       .execute();
     return rows.filter((r) => isLive(msOrNull(r.expires_at), now)).length;
   }
+}
+
+/** The entry a stored row holds at `now`, unless it has expired. */
+export function liveEntry(row: Selectable<KvTable> | undefined, now: number): KvEntry | undefined {
+  return row && isLive(msOrNull(row.expires_at), now) ? toKvEntry(row) : undefined;
+}
+
+/** The row that stores `entry`; a replaced live entry keeps its creation time. */
+export function kvRow(owner: string, entry: KvEntry, current: KvEntry | undefined): Selectable<KvTable> {
+  return {
+    owner,
+    key: entry.key,
+    kind: entry.kind,
+    content_type: entry.contentType,
+    value: entry.value,
+    size: entry.size,
+    etag: entry.etag,
+    expires_at: entry.expiresAt,
+    created_at: current ? current.createdAt : entry.createdAt,
+    updated_at: entry.updatedAt,
+  };
 }

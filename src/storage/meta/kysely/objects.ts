@@ -1,6 +1,6 @@
 /** ObjectIndex on Kysely. `upsertObject` also serves the parcel store, inside its transaction. */
 import { sql, type Selectable, type Transaction } from 'kysely';
-import type { ObjectIndex, ObjectRecord, PendingUpload } from '../../../objects/object-index.js';
+import type { ListFrom, ObjectIndex, ObjectRecord, PendingUpload } from '../../../objects/object-index.js';
 import { prefixUpperBound } from '../../../util/prefix.js';
 import type { Database, Dialect, ObjectsTable } from '../schema.js';
 import { retryOnceOnRace, toObject, toPending, type Db } from './rows.js';
@@ -55,14 +55,14 @@ export class KyselyObjectIndex implements ObjectIndex {
     return row && toObject(row);
   }
 
-  async list(owner: string, options: { prefix: string; after?: string; limit: number }): Promise<ObjectRecord[]> {
-    const { prefix, after, limit } = options;
+  async list(owner: string, options: { prefix: string; from?: ListFrom; limit: number }): Promise<ObjectRecord[]> {
+    const { prefix, from, limit } = options;
     const rows = await this.d.db
       .selectFrom('objects')
       .selectAll()
       .where('owner', '=', owner)
       .$if(prefix !== '', (qb) => qb.where('path', '>=', prefix).where('path', '<', prefixUpperBound(prefix)))
-      .$if(after !== undefined, (qb) => qb.where('path', '>', after!))
+      .$if(from !== undefined, (qb) => qb.where('path', from!.inclusive ? '>=' : '>', from!.path))
       .orderBy('path')
       .limit(limit)
       .execute();
