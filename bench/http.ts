@@ -14,7 +14,7 @@
  *   BENCH_LOGIN_DURATION=5   seconds for the login scenario (argon2id makes Coffer's slow on purpose)
  *   BENCH_CONNECTIONS=50     concurrent connections
  *   BENCH_WARMUP=1           seconds of unmeasured load before each measurement (0 = none)
- *   BENCH_SCENARIOS=get,put,ping,login   which scenarios, in this order
+ *   BENCH_SCENARIOS=get,put,object,ping,login   which scenarios, in this order
  *   BENCH_COFFER_LOG=<file>  where Coffer's log goes (default: a file in the temp dir; /dev/null works)
  *   BENCH_COFFER_LOG_LEVEL=info   Coffer's log level (info is the default and part of the real cost)
  *   BENCH_COFFER_MAIN=<file> another build's main.js to run instead of dist/main.js (to compare builds)
@@ -42,7 +42,7 @@ const DURATION = intEnv('BENCH_DURATION', 10, 1);
 const LOGIN_DURATION = intEnv('BENCH_LOGIN_DURATION', Math.min(5, DURATION), 1);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1);
 const WARMUP = intEnv('BENCH_WARMUP', 1, 0);
-const SCENARIO_NAMES = (process.env.BENCH_SCENARIOS ?? 'get,put,ping,login').split(',').map((s) => s.trim()).filter(Boolean);
+const SCENARIO_NAMES = (process.env.BENCH_SCENARIOS ?? 'get,put,object,ping,login').split(',').map((s) => s.trim()).filter(Boolean);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 const KEEP = process.env.BENCH_KEEP === '1';
 const COFFER_LOG_LEVEL = process.env.BENCH_COFFER_LOG_LEVEL ?? 'info';
@@ -53,6 +53,7 @@ const PASSWORD = 'bench-password-0123456789';
 const ADMIN_PASSWORD = 'admin-password-0123456789';
 const VALUE_100 = 'v'.repeat(100); // the GET value: {"key":"k","value":"vvv…"} like the bare server's answer
 const PUT_BODY_100 = 'p'.repeat(100); // the PUT body: 100 raw bytes
+const OBJECT_4K = 'o'.repeat(4096); // the object GET's body
 
 // ---------------------------------------------------------------------------------------------
 // Child processes and temp dirs, cleaned up on every exit path.
@@ -199,6 +200,14 @@ async function startCoffer(): Promise<Target> {
     }),
     'store the 100-byte value',
   );
+  await expectOk(
+    await fetch(`${base}/v1/objects/o4k`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: OBJECT_4K,
+    }),
+    'store the 4 KiB object',
+  );
   return { name: 'coffer', base, child, token, logFile };
 }
 
@@ -233,6 +242,8 @@ interface Scenario {
   name: string;
   duration: number;
   note?: string;
+  /** Only Coffer has it (the bare server has no objects). */
+  cofferOnly?: true;
   request(t: Target): Request;
   /** One request before the load: the scenario must answer 2xx with a sane body, or the numbers mean nothing. */
   check(t: Target, status: number, body: string): string | undefined;
@@ -259,6 +270,14 @@ const SCENARIOS: Record<string, Scenario> = {
       body: PUT_BODY_100,
     }),
     check: (_t, status, body) => (status === 200 || status === 201 ? undefined : `status ${status} ${body.slice(0, 200)}`),
+  },
+  object: {
+    name: 'GET /v1/objects/o4k (auth, 4 KiB)',
+    duration: DURATION,
+    cofferOnly: true,
+    note: 'Coffer only: compare with its KV GET',
+    request: (t) => ({ method: 'GET', path: '/v1/objects/o4k', headers: { authorization: `Bearer ${t.token}` } }),
+    check: (_t, status, body) => (status === 200 && body.length === OBJECT_4K.length ? undefined : `status ${status}, ${body.length} bytes`),
   },
   ping: {
     name: 'GET /v1/ping',
@@ -409,7 +428,7 @@ async function main(): Promise<void> {
     process.stderr.write(`  ${s.name}:`);
     let b: Result | undefined;
     let c: Result | undefined;
-    if (bare) {
+    if (bare && !s.cofferOnly) {
       process.stderr.write(' bare... ');
       b = await runScenario(s, bare);
       process.stderr.write(`${fmtRate(b.reqPerSec)} req/s;`);
@@ -442,6 +461,10 @@ async function main(): Promise<void> {
       `GET ratio: ${pct(get.coffer.reqPerSec, get.bare.reqPerSec)} (Coffer ${fmtRate(get.coffer.reqPerSec)} req/s vs bare ${fmtRate(get.bare.reqPerSec)} req/s, ` +
         `p99 ${fmtMs(get.coffer.p99)} ms vs ${fmtMs(get.bare.p99)} ms)`,
     );
+  }
+  const object = results.get(SCENARIOS.object!.name)?.coffer;
+  if (object && get?.coffer) {
+    console.log(`4 KiB object GET / KV GET: ${pct(object.reqPerSec, get.coffer.reqPerSec)} (${fmtRate(object.reqPerSec)} vs ${fmtRate(get.coffer.reqPerSec)} req/s)`);
   }
   console.log(`(${Math.round((Date.now() - started) / 1000)} s; load avg now ${loadavg()})`);
   if (process.env.BENCH_JSON) {

@@ -91,6 +91,6 @@ export async function sendObject(request: FastifyRequest, reply: FastifyReply, o
   if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
   reply.header('content-length', String(range ? range.end - range.start + 1 : object.size));
   if (!withBody) return reply.send();
-  return reply.send(await objects.open(object, range));
+  return reply.send(await objects.bytesToSend(object, range));
 }
 

@@ -44,6 +44,8 @@ export interface BlobStore {
   put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   /** Streams the bytes (or a range of them) out; undefined when there is no such blob. */
   get(key: string, range?: ByteRange): Promise<Readable | undefined>;
+  /** A small range read at once, when the store can do that cheaply (fs); undefined otherwise. */
+  readSmall?(key: string, range: ByteRange): Buffer | undefined;
   head(key: string): Promise<{ size: number } | undefined>;
   /** Removes the blob; a missing one is not an error. */
   delete(key: string): Promise<void>;

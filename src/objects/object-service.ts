@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badRequest, notFound } from '../errors.js';
 import type { ObjectPath } from '../paths/key-path.js';
-import type { BlobStore } from '../objects/blob-store.js';
+import type { BlobStore, ByteRange } from '../objects/blob-store.js';
 import { HashingCounter, isSha256Hex } from '../util/hashing.js';
 import type { Clock } from '../util/clock.js';
 import { listObjects, type ListOptions, type ObjectListing } from './object-listing.js';
@@ -137,7 +137,8 @@ export class ObjectService {
 
   /** The object at `path`; an upload presigned straight to the store there is indexed first. */
   async get(owner: string, path: string): Promise<ObjectRecord> {
-    const found = await this.index.getWithPending(owner, path);
+    // Only stores that presign (S3) can have uploads that went around Coffer.
+    const found = this.blobs.presign ? await this.index.getWithPending(owner, path) : { object: await this.index.get(owner, path), pending: false };
     let object = found.object;
     if (found.pending) {
       await this.settlePending(owner, path, (p) => p === path);
@@ -182,12 +183,16 @@ export class ObjectService {
   }
 
   /** The bytes (or a range); a blob gone missing behind the index is reported, not hidden. */
-  async open(object: ObjectRecord, range?: { start: number; end: number }): Promise<Readable> {
-    // The whole object is a range too: it tells the store how much to read (fs sizes its reads by it).
-    const wanted = range ?? (object.size > 0 ? { start: 0, end: object.size - 1 } : undefined);
-    const stream = await this.blobs.get(object.blobKey, wanted);
+  async open(object: ObjectRecord, range?: ByteRange): Promise<Readable> {
+    const stream = await this.blobs.get(object.blobKey, range ?? wholeOf(object));
     if (!stream) throw new Error(`blob ${object.blobKey} of object ${object.path} is missing from the ${this.blobs.kind} store`);
     return stream;
+  }
+
+  /** The bytes to answer with: a small object (or range) as one Buffer when the store reads those at once. */
+  async bytesToSend(object: ObjectRecord, range?: ByteRange): Promise<Readable | Buffer> {
+    const wanted = range ?? wholeOf(object);
+    return (wanted && this.blobs.readSmall?.(object.blobKey, wanted)) || this.open(object, range);
   }
 
   /** Deletes an object; a reserved path's object takes what belongs to it along. */
@@ -210,4 +215,9 @@ export class ObjectService {
     await this.settlePending(owner, options.prefix);
     return listObjects(this.index, owner, options);
   }
+}
+
+/** The whole object as a range (none when empty): it tells the store how much to read. */
+function wholeOf(object: ObjectRecord): ByteRange | undefined {
+  return object.size > 0 ? { start: 0, end: object.size - 1 } : undefined;
 }

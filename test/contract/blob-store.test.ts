@@ -149,6 +149,19 @@ for (const backend of backends) {
       assert.ok((await readAll(await store.get(k, { start: 9990, end: 9999 }))).equals(bytes.subarray(9990)));
     });
 
+    test('small reads at once (fs; S3 streams every read): exact ranges, none past the limit, none for a missing blob', async () => {
+      assert.equal(store.readSmall === undefined, store.kind === 's3');
+      if (!store.readSmall) return;
+      const bytes = randomBytes(200_000);
+      const k = key();
+      await store.put(k, Readable.from([bytes]));
+      assert.ok(store.readSmall(k, { start: 0, end: 4095 })?.equals(bytes.subarray(0, 4096)));
+      assert.ok(store.readSmall(k, { start: 70_000, end: 70_000 + 65_535 })?.equals(bytes.subarray(70_000, 70_000 + 65_536)));
+      assert.equal(store.readSmall(k, { start: 0, end: 65_536 }), undefined, 'more than 64 KiB is streamed');
+      assert.equal(store.readSmall(key(), { start: 0, end: 9 }), undefined);
+      assert.throws(() => store.readSmall!(k, { start: 199_990, end: 200_009 }), /shorter than its index entry/);
+    });
+
     test('missing blobs: get and head say so, delete does not mind', async () => {
       const k = key();
       assert.equal(await store.get(k), undefined);

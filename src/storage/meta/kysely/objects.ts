@@ -3,6 +3,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import type { ListFrom, ObjectIndex, ObjectRecord, PendingUpload } from '../../../objects/object-index.js';
 import { prefixUpperBound } from '../../../util/prefix.js';
 import type { Database, Dialect, ObjectsTable } from '../schema.js';
+import { prepareQuery } from '../prepared-query.js';
 import { retryOnceOnRace, toObject, toPending, type Db } from './rows.js';
 
 type Check = (current: ObjectRecord | undefined) => boolean | void;
@@ -31,10 +32,17 @@ export async function upsertObject(trx: Transaction<Database>, dialect: Dialect,
 }
 
 export class KyselyObjectIndex implements ObjectIndex {
-  constructor(private readonly d: Db) {}
+  /** The read of every object GET, compiled once. */
+  private readonly getOne;
+
+  constructor(private readonly d: Db) {
+    this.getOne = prepareQuery(d, ['owner', 'path'], (p: { owner: string; path: string }) =>
+      d.db.selectFrom('objects').selectAll().where('owner', '=', p.owner).where('path', '=', p.path),
+    );
+  }
 
   async get(owner: string, path: string): Promise<ObjectRecord | undefined> {
-    const row = await this.d.db.selectFrom('objects').selectAll().where('owner', '=', owner).where('path', '=', path).executeTakeFirst();
+    const [row] = await this.getOne({ owner, path });
     return row && toObject(row);
   }
 
