@@ -12,14 +12,14 @@
 import { isLive } from './ttl.js';
 import type { KvEntry, KvScan, KvStore } from './kv-store.js';
 
-export interface KvCacheLimits {
+interface KvCacheLimits {
   /** Total bytes of values held. */
   bytes: number;
   /** Larger values are not kept. */
   entryBytes: number;
 }
 
-export const DEFAULT_KV_CACHE_LIMITS: KvCacheLimits = { bytes: 16 * 1024 * 1024, entryBytes: 16 * 1024 };
+const DEFAULT_KV_CACHE_LIMITS: KvCacheLimits = { bytes: 16 * 1024 * 1024, entryBytes: 16 * 1024 };
 
 /** Per-entry bookkeeping counted against `bytes` besides the value (key, fields, map slot). */
 const OVERHEAD_BYTES = 200;

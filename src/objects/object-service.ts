@@ -108,12 +108,13 @@ export class ObjectService {
     owner: string,
     record: ObjectRecord,
     write?: (current: ObjectRecord | undefined) => boolean,
+    ifIndexFails: 'discard' | 'keep' = 'discard',
   ): Promise<{ object: ObjectRecord; previous: ObjectRecord | undefined }> {
     let result: Awaited<ReturnType<ObjectIndex['put']>>;
     try {
       result = await this.index.put(owner, record, write);
     } catch (e) {
-      await this.discardBlob(record.blobKey);
+      if (ifIndexFails === 'discard') await this.discardBlob(record.blobKey);
       throw e;
     }
     const { previous, written } = result;
@@ -171,7 +172,10 @@ export class ObjectService {
     await pipeline(stream, counter, async (chunks: AsyncIterable<Buffer>) => {
       for await (const _ of chunks); // only the hash and the size are wanted
     });
-    await this.commit(pending.owner, this.newRecord(pending.path, pending.blobKey, counter.size, counter.digest(), pending.contentType ?? undefined));
+    // The client's bytes stay if the index cannot take them now: the pending entry remains, and a
+    // later read settles it again.
+    const record = this.newRecord(pending.path, pending.blobKey, counter.size, counter.digest(), pending.contentType ?? undefined);
+    await this.commit(pending.owner, record, undefined, 'keep');
     await this.index.removePending(pending.owner, pending.blobKey);
   }
 

@@ -21,7 +21,7 @@ import { epochSeconds, type Clock } from '../util/clock.js';
 import type { ObjectService } from './object-service.js';
 
 export const MAX_PRESIGN_SECONDS = 7 * 86_400;
-export const DEFAULT_PRESIGN_SECONDS = 3600;
+const DEFAULT_PRESIGN_SECONDS = 3600;
 export const PRESIGNED_ROUTE = '/v1/presigned/';
 
 export interface PresignInput {

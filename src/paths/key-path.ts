@@ -11,8 +11,8 @@ export interface KeyPath {
   isDir: boolean;
 }
 
-export const MAX_SEGMENT_BYTES = 255;
-export const MAX_PATH_BYTES = 1024;
+const MAX_SEGMENT_BYTES = 255;
+const MAX_PATH_BYTES = 1024;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Parses the still percent-encoded path that follows the route prefix in the URL. */

@@ -48,7 +48,10 @@ function incomingValue(request: FastifyRequest): { value: IncomingValue; ttl: un
 function sendEntry(request: FastifyRequest, reply: FastifyReply, entry: KvEntry) {
   reply.header('etag', entry.etag);
   if (entry.kind === 'text') return { key: entry.key, value: entry.value.toString('utf8') };
-  if (entry.kind === 'json') return { key: entry.key, value: JSON.parse(entry.value.toString('utf8')) as unknown };
+  if (entry.kind === 'json') {
+    // The stored bytes are already the value's JSON (written by JSON.stringify): sent as they are.
+    return reply.type('application/json; charset=utf-8').send(`{"key":${JSON.stringify(entry.key)},"value":${entry.value.toString('utf8')}}`);
+  }
   if (prefersJson(request.headers.accept)) {
     reply.header('vary', 'accept');
     return { key: entry.key, value: entry.value.toString('base64'), encoding: 'base64', content_type: entry.contentType };

@@ -44,11 +44,6 @@ export function formOrJson(schema: TSchema) {
   return { content: { 'application/json': { schema: orNull(schema) }, 'application/x-www-form-urlencoded': { schema } } };
 }
 
-/** A body of fields as JSON only (or none). */
-export function jsonFields(schema: TSchema) {
-  return { content: { 'application/json': { schema: orNull(schema) } } };
-}
-
 function orNull(schema: TSchema): TSchema {
   return { ...schema, type: ['object', 'null'] } as unknown as TSchema;
 }

@@ -55,22 +55,21 @@ export interface MetadataStores {
 
 /** The stores over an open, migrated database (`connection`: how to open the listener's own, on PostgreSQL). */
 export function metadataStores(open: OpenDatabase, connection?: { url: string; schema?: string }): MetadataStores {
-  const d = open;
-  const kv = new KyselyKvStore(d);
+  const kv = new KyselyKvStore(open);
   return {
     dialect: open.dialect,
-    users: new KyselyUserStore(d),
-    tokens: new KyselyTokenStore(d),
-    loginFailures: new KyselyLoginFailureStore(d),
+    users: new KyselyUserStore(open),
+    tokens: new KyselyTokenStore(open),
+    loginFailures: new KyselyLoginFailureStore(open),
     // SQLite has one process writing it (SPEC §5): a cache in front of it is exact.
     kv: open.sqlite ? new CachedKvStore(new GroupCommitKvStore(open.sqlite, kv)) : kv,
-    objects: new KyselyObjectIndex(d),
-    parcels: new KyselyParcelStore(d),
-    keys: new KyselyKeyStore(d),
-    maintenance: new KyselyMaintenanceStore(d),
-    accessEvents: new KyselyAccessEventLog(d, connection),
-    rateLimits: new KyselyRateLimitStore(d),
-    sharedSecrets: (box) => ({ signingKeys: new KyselySigningKeyStore(d, box), secrets: new KyselySecretStore(d, box) }),
+    objects: new KyselyObjectIndex(open),
+    parcels: new KyselyParcelStore(open),
+    keys: new KyselyKeyStore(open),
+    maintenance: new KyselyMaintenanceStore(open),
+    accessEvents: new KyselyAccessEventLog(open, connection),
+    rateLimits: new KyselyRateLimitStore(open),
+    sharedSecrets: (box) => ({ signingKeys: new KyselySigningKeyStore(open, box), secrets: new KyselySecretStore(open, box) }),
     exclusively: (name, fn) => exclusively(open, name, fn),
     ifAlone: (name, fn) => ifAlone(open, name, fn),
     close: () => open.db.destroy(),
