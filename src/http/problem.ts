@@ -59,7 +59,7 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
  * Errors Node meets before there is a request at all (headers too slow or malformed): a bare
  * problem+json answer written on the socket, then the connection is closed.
  */
-export function clientErrorHandler(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+export function clientErrorHandler(error: Error & { code?: string }, socket: import('node:net').Socket, headers: Array<[string, string]> = []): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -69,6 +69,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
   const body = JSON.stringify(problemBody(status, code, detail));
   socket.end(
     `HTTP/1.1 ${status} ${titleOf(code)}\r\nContent-Type: application/problem+json\r\nX-Content-Type-Options: nosniff\r\n` +
+      headers.filter(([name]) => name !== 'x-content-type-options').map(([name, value]) => `${name}: ${value}\r\n`).join('') +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

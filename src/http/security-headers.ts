@@ -21,19 +21,28 @@ export function helmetHeaders(options: HelmetOptions): Array<[string, string]> {
   return [...headers];
 }
 
-/**
- * Sets them on the raw response at onRequest: what a route sets later (stored bytes replace the
- * CSP with `sandbox`, presigned downloads allow cross-origin embedding) wins.
- */
-export function addSecurityHeaders(app: FastifyInstance, options: { https: boolean }): void {
-  const headers = helmetHeaders({
+/** Coffer's security headers: helmet's defaults, fitted to an API that may run on plain HTTP. */
+export function securityHeaders(options: { https: boolean }): Array<[string, string]> {
+  return helmetHeaders({
     // Plain-HTTP installs must keep loading their own assets (the API docs).
     contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null } },
     // HSTS means nothing over plain HTTP, and a TLS proxy in front sets its own.
     strictTransportSecurity: options.https,
   });
+}
+
+export function setHeaders(response: ServerResponse, headers: Array<[string, string]>): void {
+  for (const [name, value] of headers) response.setHeader(name, value);
+}
+
+/**
+ * Sets them on the raw response at onRequest: what a route sets later (stored bytes replace the
+ * CSP with `sandbox`, presigned downloads allow cross-origin embedding) wins. Answers given
+ * before onRequest (problem.ts) set them themselves.
+ */
+export function addSecurityHeaders(app: FastifyInstance, headers: Array<[string, string]>): void {
   app.addHook('onRequest', (_request, reply, done) => {
-    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    setHeaders(reply.raw, headers);
     done();
   });
 }

@@ -27,7 +27,7 @@ import { opsRoutes } from './routes/ops.js';
 import { challengeRoutes, parcelRoutes } from './routes/parcels.js';
 import { presignedRoutes, presignRoutes } from './routes/presign.js';
 import { userPublicRoutes, userRoutes } from './routes/users.js';
-import { addSecurityHeaders } from './security-headers.js';
+import { addSecurityHeaders, securityHeaders, setHeaders } from './security-headers.js';
 
 /**
  * Validation: query strings, params and headers are text, so they are coerced to the types their
@@ -52,6 +52,7 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
   // Headers must arrive within headersTimeout (checked every second); a body may take as long as
   // it likes while it keeps moving (connectionTimeout cuts a socket idle for bodyTimeoutMs).
   const serverTimeouts = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 };
+  const headers = securityHeaders({ https: Boolean(config.tlsCert) });
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -65,11 +66,15 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
     connectionTimeout: config.bodyTimeoutMs,
     requestTimeout: 0,
     return503OnClosing: true,
-    frameworkErrors: frameworkErrorHandler,
+    // Answers given before the onRequest hooks carry the security headers too.
+    frameworkErrors: (error, request, reply) => {
+      setHeaders(reply.raw, headers);
+      frameworkErrorHandler(error, request, reply);
+    },
     rewriteUrl: originFormTarget,
     // A hop count believes that many proxies in front; addresses believe only those.
     trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
-    clientErrorHandler: clientErrorHandler,
+    clientErrorHandler: (error, socket) => clientErrorHandler(error, socket, headers),
     schemaController: { compilersFactory: { buildValidator: validators } },
     ...(config.tlsCert && config.tlsKey
       ? { https: { ...serverTimeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
@@ -89,7 +94,7 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(formbody);
-  addSecurityHeaders(app, { https: Boolean(config.tlsCert) });
+  addSecurityHeaders(app, headers);
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
   }

@@ -124,3 +124,25 @@ test('reads racing writes on one key always end on the last written value', asyn
   const [row] = await sql<{ value: Buffer }>`select value from kv where key = 'race'`.execute(open.db).then((r) => r.rows);
   assert.equal(row?.value.toString(), 'v50', 'and the database agrees');
 });
+
+test('a read that started before a write cannot put the old value back in the cache when it ends after it', async () => {
+  const store = new KyselyKvStore(open);
+  await store.write(OWNER, entry('slow', 'old'), always);
+  // The store's reads wait at a gate until the test opens it, after the write has completed.
+  let openGate!: () => void;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const gated = Object.create(store) as KyselyKvStore;
+  gated.get = async (owner, key, now) => {
+    const found = await store.get(owner, key, now);
+    await gate;
+    return found;
+  };
+  const kv = new CachedKvStore(gated);
+  const slowRead = kv.get(OWNER, 'slow', 2000);
+  await new Promise((resolve) => setTimeout(resolve, 10)); // the read has its (old) row by now
+  await kv.write(OWNER, entry('slow', 'new'), always);
+  openGate();
+  assert.equal(valueOf(await slowRead), 'old', 'the slow read answers what it read');
+  await deleteBehindItsBack();
+  assert.equal(await kv.get(OWNER, 'slow', 2000), undefined, 'but the cache did not keep it: the next read goes to the database');
+});
