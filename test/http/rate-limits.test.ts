@@ -81,3 +81,23 @@ describe('client-signed assertions', () => {
     await expectProblem(await server.fetch('/v1/presign', json({ file: 'c.bin' }, bearer(forged))), 429, 'too_many_requests', 'refused before the signature is checked');
   });
 });
+
+describe('forged assertions', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ COFFER_RATE_LIMIT: '3' });
+  });
+  after(() => server.close());
+
+  test('spend the budget of their address too: three 401s, then 429 before any signature work', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const forged = selfSignedJwt(makeKey('ed25519'), { sub: `nobody${i}`, iat: now, exp: now + 60 });
+      const res = await server.fetch('/v1/presign', json({ file: `f${i}.bin` }, bearer(forged)));
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 429]);
+  });
+});
