@@ -112,6 +112,18 @@ test('a password change on B, and a disable on B, kill tokens on A within 1 s', 
   assert.ok(afterDisable < 1000);
 });
 
+test('a user deleted on B is refused on A and C within 1 s', async (t) => {
+  const u = await newUser();
+  assert.equal(await verifyStatus(a, u.access_token), 202);
+  assert.equal(await verifyStatus(c, u.access_token), 202);
+  const t0 = performance.now();
+  const deleted = await b.fetch(`/v1/users/${u.name}`, { method: 'DELETE', headers: bearer(u.admin) });
+  assert.ok(deleted.status === 200 || deleted.status === 204, `DELETE → ${deleted.status}`);
+  const [onA, onC] = await Promise.all([refusedWithin(a, u.access_token, t0), refusedWithin(c, u.access_token, t0)]);
+  t.diagnostic(`refused ${Math.round(onA)} ms (A) and ${Math.round(onC)} ms (C) after the delete on B`);
+  assert.ok(onA < 1000 && onC < 1000);
+});
+
 test('a refresh token reused on another node revokes its whole session everywhere', async () => {
   const u = await newUser();
   const first = await a.fetch('/v1/token/refresh', { method: 'POST', ...json({ refresh_token: u.refresh_token }) });
