@@ -130,6 +130,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await feed.stop();
       await app.close();
       await stores.close();
+      await passwords.close();
     },
   };
 }

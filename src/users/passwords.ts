@@ -1,39 +1,45 @@
 /**
- * Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes), computed off the event
- * loop by @node-rs/argon2. A fixed dummy hash lets a login for an unknown user cost the same
- * time as one with a wrong password.
+ * Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes), in worker threads at the
+ * lowest CPU priority (hash-workers.ts). A dummy hash with the same parameters lets a login for
+ * an unknown user cost the same time as one with a wrong password.
  *
  * Each hash takes a core for tens of milliseconds, so a storm of logins could take the whole
  * machine from every other request. At most `concurrency` run at once; at most `queue` wait; the
  * rest are refused at once with 503 and Retry-After, before any hashing.
  */
-import { hash, verify } from '@node-rs/argon2';
 import { badRequest, CofferError } from '../errors.js';
+import { HashWorkers } from './hash-workers.js';
 
 const ARGON2ID = 2; // Algorithm.Argon2id (a const enum, which isolated modules cannot import)
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+/** The hash of a random password nobody knows, made with OPTIONS: verifying against it costs what a real check costs. */
+const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$Qk/V/VmzFHcI4vp9l4tNNg$ATms0tVpZrLeS/MSTMDqSmnz97zfbbl63qyqaZu6wgo';
 
 export class PasswordHasher {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  private dummyHash: Promise<string> | undefined;
+  private readonly workers = new HashWorkers(OPTIONS);
 
   constructor(private readonly limits: { concurrency: number; queue: number }) {}
 
   hash(password: string): Promise<string> {
-    return this.bounded(() => hash(password, OPTIONS));
+    return this.bounded(() => this.workers.hash(password));
   }
 
   /** Verifies against `stored`, or against a dummy hash when there is none, so both take as long. */
   verify(stored: string | null | undefined, password: string): Promise<boolean> {
     return this.bounded(async () => {
       if (!stored) {
-        this.dummyHash ??= hash('coffer-dummy-password', OPTIONS);
-        await verify(await this.dummyHash, password).catch(() => false);
+        await this.workers.verify(DUMMY_HASH, password);
         return false;
       }
-      return verify(stored, password).catch(() => false);
+      return this.workers.verify(stored, password);
     });
+  }
+
+  /** Ends the hashing threads (at shutdown). */
+  close(): Promise<void> {
+    return this.workers.close();
   }
 
   private async bounded<T>(work: () => Promise<T>): Promise<T> {

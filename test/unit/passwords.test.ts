@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
 import { checkPasswordPolicy, PasswordHasher } from '../../src/users/passwords.js';
 import { CofferError } from '../../src/errors.js';
 
 const passwords = new PasswordHasher({ concurrency: 2, queue: 8 });
 const hashPassword = (p: string) => passwords.hash(p);
 const verifyPassword = (h: string | null, p: string) => passwords.verify(h, p);
+after(() => passwords.close());
+
+/** The nice value of each thread of this process, by thread name and id. */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
 
 test('argon2id hashes verify the right password only', async () => {
   const h = await hashPassword('correct horse');
@@ -55,4 +65,16 @@ test('at most `concurrency` hashes run at once, at most `queue` wait; beyond, 50
     assert.deepEqual([refused.status, refused.code, refused.headers['retry-after']], [503, 'unavailable', '1']);
   }
   assert.equal(await bounded.verify(null, 'after the storm'), false, 'the queue drains: later checks are served again');
+});
+
+test('hashes run on threads at the lowest priority; the event loop keeps its own', async () => {
+  const hasher = new PasswordHasher({ concurrency: 2, queue: 8 });
+  const lowered = () => threadNices().filter((n) => n === 19).length;
+  const before = lowered(); // the other tests' hasher keeps its idle threads a while
+  const work = Promise.all([hasher.hash('one-password'), hasher.verify(null, 'two-password')]);
+  await work;
+  assert.equal(lowered(), before + 2, 'one lowered thread per hash that ran at once');
+  assert.equal(threadNices()[0], 0, 'the main thread (first task) keeps its priority');
+  await hasher.close();
+  assert.equal(lowered(), before, 'close ends the hashing threads');
 });
