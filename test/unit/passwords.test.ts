@@ -65,16 +65,20 @@ test('at most `concurrency` hashes run at once, at most `queue` wait; beyond, 50
     assert.deepEqual([refused.status, refused.code, refused.headers['retry-after']], [503, 'unavailable', '1']);
   }
   assert.equal(await bounded.verify(null, 'after the storm'), false, 'the queue drains: later checks are served again');
+  await bounded.close();
 });
 
 test('hashes run on threads at the lowest priority; the event loop keeps its own', async () => {
   const hasher = new PasswordHasher({ concurrency: 2, queue: 8 });
   const lowered = () => threadNices().filter((n) => n === 19).length;
-  const before = lowered(); // the other tests' hasher keeps its idle threads a while
-  const work = Promise.all([hasher.hash('one-password'), hasher.verify(null, 'two-password')]);
-  await work;
-  assert.equal(lowered(), before + 2, 'one lowered thread per hash that ran at once');
+  await passwords.close(); // the other tests' threads
+  assert.equal(lowered(), 0);
+  await Promise.all([hasher.hash('one-password'), hasher.verify(null, 'two-password')]);
+  assert.equal(lowered(), 2, 'one lowered thread per hash that ran at once, idle for a second now');
   assert.equal(threadNices()[0], 0, 'the main thread (first task) keeps its priority');
   await hasher.close();
-  assert.equal(lowered(), before, 'close ends the hashing threads');
+  assert.equal(lowered(), 0, 'close ends the hashing threads');
+  await hasher.hash('again');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(lowered(), 0, 'an idle thread ends by itself after a second');
 });
