@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { badRequest, notFound } from '../errors.js';
 import type { ObjectPath } from '../paths/key-path.js';
 import type { BlobStore, ByteRange } from '../objects/blob-store.js';
+import { SmallBlobCache } from './small-blob-cache.js';
 import { HashingCounter, isSha256Hex } from '../util/hashing.js';
 import type { Clock } from '../util/clock.js';
 import { listObjects, type ListOptions, type ObjectListing } from './object-listing.js';
@@ -53,6 +54,7 @@ export class ObjectService {
     private readonly blobs: BlobStore,
     private readonly reserved: ReservedPaths,
     private readonly clock: Clock,
+    private readonly smallBlobs = new SmallBlobCache(),
   ) {}
 
   /** Refuses writes to reserved paths (parcels). */
@@ -193,10 +195,22 @@ export class ObjectService {
     return stream;
   }
 
-  /** The bytes to answer with: a small object (or range) as one Buffer when the store reads those at once. */
+  /**
+   * The bytes to answer with. A small object comes from memory, or is read at once and kept
+   * (when the store reads small blobs at once); the rest is streamed.
+   */
   async bytesToSend(object: ObjectRecord, range?: ByteRange): Promise<Readable | Buffer> {
-    const wanted = range ?? wholeOf(object);
-    return (wanted && this.blobs.readSmall?.(object.blobKey, wanted)) || this.open(object, range);
+    const whole = object.size > 0 && object.size <= this.smallBlobs.entryBytes ? this.smallBlob(object) : undefined;
+    if (whole) return range ? whole.subarray(range.start, range.end + 1) : whole;
+    return this.open(object, range);
+  }
+
+  private smallBlob(object: ObjectRecord): Buffer | undefined {
+    const kept = this.smallBlobs.get(object.blobKey);
+    if (kept) return kept;
+    const read = this.blobs.readSmall?.(object.blobKey, wholeOf(object)!);
+    if (read) this.smallBlobs.set(object.blobKey, read);
+    return read;
   }
 
   /** Deletes an object; a reserved path's object takes what belongs to it along. */
