@@ -41,7 +41,7 @@ async function startCoffer(env: Record<string, string>): Promise<{ child: ChildP
   const port = await freePort();
   // The built server, as `npm start` runs it (npm test builds it first): a 2 MiB young
   // generation keeps the garbage of a stream's chunks from piling up before it is collected.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', path.resolve('dist/main.js'), 'serve'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', '--single-threaded-gc', '--heap-growing-percent=50', path.resolve('dist/main.js'), 'serve'], {
     env: { ...process.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: 'memory-admin-pw', COFFER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
