@@ -43,7 +43,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { intEnv, sleep } from './lib.js';
 import {
-  ADMIN_PASSWORD, cleanup, cpuBusy, createUser, fmtMs, fmtRate, HAVE_TASKSET, login, machineLine, NICE, percentile, putValue, quiesce,
+  ADMIN_PASSWORD, cpuBusy, createUser, fmtMs, fmtRate, HAVE_TASKSET, login, machineLine, NICE, percentile, putValue, quiesce, runMain,
   roleResult, spawnRole, startCoffer, stdinLines, table, threads, type Coffer, type ThreadSample,
 } from './procs.js';
 
@@ -403,11 +403,4 @@ async function main(): Promise<void> {
 const [role, json] = process.argv.slice(2);
 if (role === 'get') void roleGet(JSON.parse(json!) as GetParams);
 else if (role === 'storm') void roleStorm(JSON.parse(json!) as StormParams);
-else {
-  main()
-    .catch((e: unknown) => {
-      console.error(`\nbenchmark failed: ${e instanceof Error ? e.message : String(e)}`);
-      process.exitCode = 1;
-    })
-    .finally(() => cleanup());
-}
+else runMain(main);

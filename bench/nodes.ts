@@ -39,7 +39,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intEnv, sleep } from './lib.js';
 import {
-  ADMIN_PASSWORD, cleanup, cpuBusy, cpuSeconds, createUser, fmtMs, fmtRate, login, machineLine, onCleanup, pgrep, putValue, quiesce,
+  ADMIN_PASSWORD, cpuBusy, cpuSeconds, createUser, fmtMs, fmtRate, login, machineLine, onCleanup, pgrep, putValue, quiesce, runMain,
   roleResult, spawnRole, startCoffer, stdinLines, table, tempDir, type Coffer,
 } from './procs.js';
 
@@ -302,11 +302,4 @@ async function main(): Promise<void> {
 
 const [role, json] = process.argv.slice(2);
 if (role === 'load') void roleLoad(JSON.parse(json!) as LoadParams);
-else {
-  main()
-    .catch((e: unknown) => {
-      console.error(`\nbenchmark failed: ${e instanceof Error ? e.message : String(e)}`);
-      process.exitCode = 1;
-    })
-    .finally(() => cleanup());
-}
+else runMain(main);

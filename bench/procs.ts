@@ -75,6 +75,16 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 // ---------------------------------------------------------------------------------------------
 // CPU pinning
 
+/** Runs a benchmark's main: a failure is one line and exit code 1; children and temp dirs go either way. */
+export function runMain(main: () => Promise<void>): void {
+  main()
+    .catch((e: unknown) => {
+      console.error(`\nbenchmark failed: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    })
+    .finally(() => cleanup());
+}
+
 export const HAVE_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 /**
