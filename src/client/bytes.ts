@@ -1,4 +1,5 @@
-/** Bytes and their text forms, with web APIs only (no Buffer): the client runs in browsers too. */
+/** Bytes and their text forms, with web APIs only: the client runs in browsers too. */
+import { CofferError } from './errors.js';
 
 const encoder = new TextEncoder();
 
@@ -42,7 +43,15 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
 }
 
-/** Percent-encodes each segment of a key or path, keeping its slashes. */
+/**
+ * Percent-encodes each segment of a key or path, keeping its slashes. A `.` or `..` segment is
+ * refused here: URL parsing (fetch's included) would resolve it, even percent-encoded, and the
+ * request would name another key.
+ */
 export function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
+  const segments = path.split('/');
+  if (segments.some((s) => s === '.' || s === '..')) {
+    throw new CofferError(400, 'invalid_key', `"${path}" has a "." or ".." segment; keys and paths may not.`);
+  }
+  return segments.map(encodeURIComponent).join('/');
 }

@@ -58,7 +58,7 @@ export class ObjectsApi {
    * Streams `body` to `path` (201 created, 200 replaced). A stream body is sent once: a 401 on it
    * is not retried, so an expired token is refreshed before sending when its expiry is known.
    */
-  upload(path: string, body: UploadBody, o: UploadOptions = {}): Promise<UploadedObject> {
+  async upload(path: string, body: UploadBody, o: UploadOptions = {}): Promise<UploadedObject> {
     return this.send(`/v1/objects/${encodePath(path)}`, 'PUT', body, o);
   }
 

@@ -18,7 +18,8 @@ export type LoginBody = Static<typeof Auth.LoginBody>;
 /** The claims of a valid token (GET /v1/verify). */
 export type VerifyAnswer = Static<typeof Auth.Claims>;
 export type Claims = VerifyAnswer;
-export type Introspection = Static<typeof Auth.Introspection>;
+/** RFC 7662: {"active": false}, or {"active": true, "token_type", ...claims}. */
+export type Introspection = Static<typeof Auth.Introspection> & VerifyAnswer;
 export type JwkSet = Static<typeof Auth.Jwks>;
 export type Rotated = Static<typeof Auth.Rotated>;
 
