@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { migrateTo, migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
 import type { Database } from '../../src/storage/meta/schema.js';
@@ -314,6 +315,18 @@ for (const backend of backends) {
       await assert.rejects(open, /rolled back on purpose/);
       await write;
       assert.equal((await stores.kv.get('waits', 'k', Date.now()))?.value.toString(), 'kept', 'the rollback did not take the write along');
+    });
+
+    test('the hot path\'s prepared queries run as named statements on PostgreSQL (parsed and planned once per connection)', async () => {
+      if (db.dialect !== 'postgres') return assert.equal(db.sqlite !== undefined, true, 'SQLite prepares its statements itself');
+      await stores.kv.get('named', 'k', Date.now());
+      // Sequential queries reuse the pool's most recently released connection: this session.
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where name like 'coffer_%'`.execute(db.db);
+      assert.ok(rows[0]!.n >= 1, 'a named statement is prepared on the connection');
+      const before = rows[0]!.n;
+      await stores.kv.get('named', 'k2', Date.now());
+      const again = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where name like 'coffer_%'`.execute(db.db);
+      assert.equal(again.rows[0]!.n, before, 'the same query with other values prepares nothing new');
     });
 
     test('kv: binary values and metadata round-trip exactly', async () => {

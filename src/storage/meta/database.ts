@@ -3,11 +3,13 @@
  * for many nodes): opening it and migrating it. The table types are in schema.ts, the locks
  * nodes share in locks.ts.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type PostgresPool, type PostgresPoolClient, type SqliteDatabase } from 'kysely';
+import { preparedSql } from './prepared-query.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_objects.js';
 import * as m0003 from './migrations/0003_pending_uploads.js';
@@ -68,7 +70,32 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
   // An idle connection that the database drops is only removed from the pool; the requests and
   // /readyz that need the database report the outage (without this, the process would crash).
   pool.on('error', () => {});
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPreparedQueries(pool) }) }), dialect: 'postgres' };
+}
+
+/**
+ * A pool whose clients run the hot path's prepared queries (prepared-query.ts) as named
+ * statements: PostgreSQL then parses and plans each once per connection, not on every request.
+ */
+function namingPreparedQueries(pool: import('pg').Pool): PostgresPool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (!name) names.set(text, (name = `coffer_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`));
+    return name;
+  };
+  return {
+    async connect() {
+      const client = await pool.connect();
+      return {
+        // Kysely passes SQL and parameters (it never streams through a cursor here).
+        query: ((text: string, values?: unknown[]) =>
+          preparedSql.has(text) ? client.query({ name: nameOf(text), text, values: values ?? [] }) : client.query(text, values)) as unknown as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy),
+      };
+    },
+    end: () => pool.end(),
+  };
 }
 
 /**

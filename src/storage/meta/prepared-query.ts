@@ -2,6 +2,13 @@ import type { Compilable, Kysely } from 'kysely';
 
 const MARK = '\u0000coffer-param:';
 
+/**
+ * The SQL of every prepared query. On PostgreSQL these run as named statements (database.ts),
+ * parsed and planned once per connection instead of on every run; other SQL stays unnamed, so
+ * queries whose text varies (lists of values) do not pile up on the server.
+ */
+export const preparedSql = new Set<string>();
+
 export type PreparedQuery<P, R> = (params: P, db?: Kysely<any>) => Promise<R[]>;
 
 /**
@@ -18,6 +25,7 @@ export function prepareQuery<P extends Record<string, unknown>, R>(
 ): PreparedQuery<P, R> {
   const placeholders = Object.fromEntries(names.map((n) => [n, MARK + n])) as P;
   const compiled = build(placeholders).compile();
+  preparedSql.add(compiled.sql);
   const slots = compiled.parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? v.slice(MARK.length) : undefined));
   const unused = names.filter((n) => !slots.includes(n));
   if (unused.length > 0) throw new Error(`prepared query does not use ${unused.join(', ')}: ${compiled.sql}`);
