@@ -17,7 +17,7 @@ import path from 'node:path';
 import { startRgw, type Rgw } from './helpers/ceph.js';
 import { ensurePostgres, type TestPostgres } from './helpers/postgres.js';
 
-const SUITES = ['test/unit', 'test/contract', 'test/http', 'test/cluster'];
+const SUITES = ['test/unit', 'test/contract', 'test/http', 'test/cli', 'test/cluster'];
 const CEPH = path.resolve('scripts/ceph-rgw.sh');
 
 function say(message: string): void {
