@@ -1,7 +1,7 @@
 /** `coffer login`, `logout`, `whoami`: the session kept in the config directory. */
 import type { Command } from 'commander';
-import { Coffer, CofferError } from '../client/index.js';
-import { DEFAULT_URL, normalizeUrl, sessionKeeper, withClient } from './connect.js';
+import { CofferError } from '../client/index.js';
+import { cliClient, DEFAULT_URL, normalizeUrl, sessionKeeper, withClient } from './connect.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { printJson } from './output.js';
@@ -22,7 +22,7 @@ async function login(ctx: CliContext, urlArg: string | undefined, options: Login
   if (!username) throw usageError('which user? pass -u <user>', `e.g. coffer login ${url} -u admin`);
   const password = await readPassword(ctx, { passwordStdin: options.passwordStdin, prompt: `Password for ${username} at ${url}: ` });
   const keeper = sessionKeeper(ctx, { url, username });
-  const client = new Coffer({ url, onTokens: keeper.onTokens });
+  const client = cliClient({ url, onTokens: keeper.onTokens });
   try {
     await client.login(username, password, options.scope ? { scope: options.scope } : {});
   } catch (e) {
@@ -34,7 +34,7 @@ async function login(ctx: CliContext, urlArg: string | undefined, options: Login
   await keeper.flush();
   // The session this one replaces is ended on the server too (best effort).
   if (previous?.access_token && previous.url) {
-    const old = new Coffer({ url: previous.url, accessToken: previous.access_token, ...(previous.refresh_token ? { refreshToken: previous.refresh_token } : {}) });
+    const old = cliClient({ url: previous.url, accessToken: previous.access_token, ...(previous.refresh_token ? { refreshToken: previous.refresh_token } : {}) });
     await old.logout().catch(() => undefined);
   }
   const me = await client.me().catch(() => undefined);
@@ -48,7 +48,7 @@ async function logout(ctx: CliContext): Promise<void> {
     ctx.stderr.write('Not logged in.\n');
     return;
   }
-  const client = new Coffer({ url: session.url, accessToken: session.access_token, ...(session.refresh_token ? { refreshToken: session.refresh_token } : {}) });
+  const client = cliClient({ url: session.url, accessToken: session.access_token, ...(session.refresh_token ? { refreshToken: session.refresh_token } : {}) });
   let warning: string | undefined;
   try {
     await client.logout();

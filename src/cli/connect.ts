@@ -3,8 +3,8 @@
  * and written back through onTokens), or COFFER_TOKEN for scripts. The server is COFFER_URL, else
  * the session's.
  */
-import { Coffer } from '../client/index.js';
-import type { SessionTokens } from '../client/index.js';
+import { Coffer, type CofferOptions, type SessionTokens } from '../client/index.js';
+import { nodeFetch } from './node-fetch.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { readSession, writeSession, type Session } from './session.js';
@@ -52,6 +52,11 @@ export function normalizeUrl(url: string): string {
   return u.replace(/\/+$/, '');
 }
 
+/** The CLI's client: the library's, sending through node:http (see node-fetch.ts). */
+export function cliClient(options: CofferOptions): Coffer {
+  return new Coffer({ fetch: nodeFetch, ...options });
+}
+
 /** A client with credentials, or a CliError saying how to get them. */
 export async function connect(ctx: CliContext): Promise<Connection> {
   const session = await readSession(ctx.env.configHome);
@@ -59,7 +64,7 @@ export async function connect(ctx: CliContext): Promise<Connection> {
   if (ctx.env.token) {
     const url = envUrl ?? session?.url;
     if (!url) throw new CliError('COFFER_TOKEN is set but not the server', EXIT.usage, 'set COFFER_URL too');
-    return { client: new Coffer({ url, accessToken: ctx.env.token }), url, session: undefined, flush: async () => {} };
+    return { client: cliClient({ url, accessToken: ctx.env.token }), url, session: undefined, flush: async () => {} };
   }
   const url = envUrl ?? session?.url;
   // Tokens of one server are never sent to another.
@@ -67,7 +72,7 @@ export async function connect(ctx: CliContext): Promise<Connection> {
     throw new CliError(`not logged in${url ? ` to ${url}` : ''}`, EXIT.auth, `run "coffer login ${url ?? '<url>'} -u <user>" (or set COFFER_TOKEN)`);
   }
   const keeper = sessionKeeper(ctx, { url, username: session.username });
-  const client = new Coffer({
+  const client = cliClient({
     url,
     accessToken: session.access_token,
     ...(session.refresh_token ? { refreshToken: session.refresh_token } : {}),

@@ -5,7 +5,7 @@
  * written to a temporary file beside the target, checked against the server's SHA-256, then renamed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, openAsBlob } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -39,18 +39,24 @@ async function walk(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
+const READ_CHUNK = 1024 * 1024;
+
 async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline((await openAsBlob(file)).stream() as unknown as NodeJS.ReadableStream, hash);
+  await pipeline(createReadStream(file, { highWaterMark: READ_CHUNK }), hash);
   return hash.digest('hex');
 }
 
 async function uploadFile(ctx: CliContext, client: Coffer, file: string, target: string, o: UploadOptions, signal: AbortSignal): Promise<UploadedObject> {
-  const blob = await openAsBlob(file);
-  const bar = progressBar(ctx, target, blob.size, { quiet: o.quiet });
+  const { size } = await stat(file);
+  const bar = progressBar(ctx, target, size, { quiet: o.quiet });
   try {
     const sha256 = o.checksum ? await sha256OfFile(file) : undefined;
-    const answer = await client.objects.upload(target, blob, {
+    // A file stream, not fs.openAsBlob: Node 20 reads a file Blob's stream ahead without
+    // backpressure, and a 1 GiB upload held the whole file in memory.
+    const body = Readable.toWeb(createReadStream(file, { highWaterMark: READ_CHUNK })) as ReadableStream<Uint8Array>;
+    const answer = await client.objects.upload(target, body, {
+      size,
       contentType: o.contentType ?? guessContentType(file),
       ...(sha256 ? { sha256 } : {}),
       onProgress: (sent, total) => bar.update(sent, total),

@@ -7,8 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { createLocalJWKSet, decodeProtectedHeader, importSPKI, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Command } from 'commander';
-import { Coffer } from '../client/index.js';
-import { normalizeUrl } from './connect.js';
+import { cliClient, normalizeUrl } from './connect.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { readStdinLine } from './prompt.js';
@@ -119,7 +118,7 @@ Examples:
         const session = await readSession(ctx.env.configHome);
         const url = o.url ?? ctx.env.url ?? session?.url;
         if (!url) throw usageError('which server\'s keys? pass --jwks <file> or --url <server>');
-        return (await new Coffer({ url: normalizeUrl(url) }).jwks()) as JSONWebKeySet;
+        return (await cliClient({ url: normalizeUrl(url) }).jwks()) as JSONWebKeySet;
       };
       await verifyToken(ctx, t, o, remote);
     });

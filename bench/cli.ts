@@ -1,0 +1,110 @@
+/**
+ * bench/cli.ts — the coffer CLI moving a large file, against curl doing the same, on the
+ * filesystem store and on Ceph RGW (booted with scripts/ceph-rgw.sh, as bench/parcels.ts does).
+ *
+ *   npm run build && npx tsx bench/cli.ts       (BENCH_SIZE_MIB=1024, BENCH_BACKENDS=fs,s3; ~3 minutes)
+ *
+ * For each backend, one Coffer (dist/main.js serve) and one random file; in turn:
+ *   curl up     curl -T file -H 'Authorization: Bearer …' PUT /v1/objects/curl.bin
+ *   coffer up   coffer upload file cli.bin -q            (COFFER_URL and COFFER_TOKEN set)
+ *   curl down   curl -o out GET /v1/objects/curl.bin
+ *   coffer down coffer download cli.bin out -q
+ * Each runs under /usr/bin/time for its peak RSS. Printed: MiB/s, CLI/curl, the CLI's peak RSS.
+ * The downloads are checked byte for byte (SHA-256) against the file.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { freePort } from './lib.js';
+import { ADMIN_PASSWORD, COFFER_MAIN, login, onCleanup, ROOT, runMain, startCoffer, table, tempDir } from './procs.js';
+
+const run = promisify(execFile);
+const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'fs,s3').split(',');
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
+
+/** Runs a command under /usr/bin/time: wall seconds and peak RSS (MiB). */
+async function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; rssMiB: number }> {
+  const t0 = performance.now();
+  const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss_kib=%M', cmd, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+  const seconds = (performance.now() - t0) / 1000;
+  const kib = Number(/maxrss_kib=(\d+)/.exec(stderr)?.[1] ?? NaN);
+  return { seconds, rssMiB: kib / 1024 };
+}
+
+async function backend(name: string, env: Record<string, string>, file: string, digest: string, work: string): Promise<string[][]> {
+  const coffer = await startCoffer({ name, env, logLevel: 'warn' });
+  const token = await login(coffer.base, 'admin', ADMIN_PASSWORD);
+  const auth = `Authorization: Bearer ${token}`;
+  const cliEnv = { ...process.env, COFFER_URL: coffer.base, COFFER_TOKEN: token, XDG_CONFIG_HOME: path.join(work, 'xdg') };
+  const out = path.join(work, 'out.bin');
+  const cli = (args: string[]) => measured(process.execPath, [COFFER_MAIN, ...args], cliEnv);
+
+  process.stderr.write(`${name}: curl up… `);
+  const curlUp = await measured('curl', ['-sS', '-f', '-o', '/dev/null', '-T', file, '-H', auth, '-H', 'content-type: application/octet-stream', `${coffer.base}/v1/objects/curl.bin`]);
+  process.stderr.write('coffer up… ');
+  const cliUp = await cli(['upload', file, 'cli.bin', '-q']);
+  process.stderr.write('curl down… ');
+  const curlDown = await measured('curl', ['-sS', '-f', '-o', out, '-H', auth, `${coffer.base}/v1/objects/curl.bin`]);
+  if ((await sha256(out)) !== digest) throw new Error(`${name}: curl's download differs from the file`);
+  await rm(out);
+  process.stderr.write('coffer down…\n');
+  const cliDown = await cli(['download', 'cli.bin', out, '-q']);
+  if ((await sha256(out)) !== digest) throw new Error(`${name}: the CLI's download differs from the file`);
+  await rm(out);
+  coffer.child.kill('SIGTERM');
+
+  const mibps = (s: number) => SIZE_MIB / s;
+  const row = (dir: string, c: { seconds: number }, k: { seconds: number; rssMiB: number }) => [
+    name,
+    dir,
+    mibps(c.seconds).toFixed(0),
+    mibps(k.seconds).toFixed(0),
+    `${((mibps(k.seconds) / mibps(c.seconds)) * 100).toFixed(0)}%`,
+    k.rssMiB.toFixed(0),
+  ];
+  return [row('upload', curlUp, cliUp), row('download', curlDown, cliDown)];
+}
+
+async function main(): Promise<void> {
+  const work = tempDir('coffer-bench-cli-');
+  const file = path.join(work, 'big.bin');
+  process.stderr.write(`writing ${SIZE_MIB} MiB of random bytes… `);
+  await pipeline(
+    (async function* () {
+      for (let i = 0; i < SIZE_MIB; i++) yield randomBytes(1024 * 1024);
+    })(),
+    createWriteStream(file),
+  );
+  const digest = await sha256(file);
+  process.stderr.write('done\n');
+
+  const rows = [['backend', 'direction', 'curl MiB/s', 'coffer MiB/s', 'coffer/curl', 'coffer peak RSS MiB']];
+  if (BACKENDS.includes('fs')) rows.push(...(await backend('fs', {}, file, digest, work)));
+  if (!BACKENDS.includes('s3')) return void console.log(`\n${table(rows)}`);
+
+  const rgwDir = path.join(work, 'ceph');
+  const rgwEnv = { ...process.env, RGW_PORT: String(await freePort()), MON_PORT: String(await freePort()) };
+  onCleanup(() => run('bash', [path.join(ROOT, 'scripts/ceph-rgw.sh'), 'down', rgwDir]).then(() => {}, () => {}));
+  process.stderr.write('booting Ceph RGW…\n');
+  await run('bash', [path.join(ROOT, 'scripts/ceph-rgw.sh'), 'up', rgwDir], { env: rgwEnv });
+  const vars = Object.fromEntries([...(await readFile(path.join(rgwDir, 'env'), 'utf8')).matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const keyFile = path.join(work, 'key.json');
+  await writeFile(keyFile, JSON.stringify({ access_key: vars.AWS_ACCESS_KEY_ID, secret_key: vars.AWS_SECRET_ACCESS_KEY }));
+  const s3 = { COFFER_STORAGE_BACKEND: 's3', COFFER_S3_ENDPOINT: vars.S3_ENDPOINT!, COFFER_S3_FORCE_PATH_STYLE: 'true', COFFER_S3_BUCKET: 'coffer', COFFER_S3_KEY_FILE: keyFile };
+  rows.push(...(await backend('s3', s3, file, digest, work)));
+
+  console.log(`\n${SIZE_MIB} MiB through Coffer: the coffer CLI against curl, same server, same file\n`);
+  console.log(table(rows));
+}
+
+runMain(main);
