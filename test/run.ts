@@ -6,7 +6,8 @@
  * - one Ceph RADOS Gateway for every S3 test (the Debian packages installed first when missing),
  *   on free ports (or the one named by COFFER_TEST_S3_ENDPOINT with AWS_ACCESS_KEY_ID and
  *   AWS_SECRET_ACCESS_KEY);
- * - then the unit, contract, HTTP and cluster suites under node:test, one file at a time.
+ * - then the unit, contract, HTTP, CLI, browser (Debian's Chromium, test/helpers/browser.ts) and
+ *   cluster suites under node:test, one file at a time.
  * It says what it does, stops what it started, and exits with the suites' status.
  *
  *   npx tsx test/run.ts [files...]     # all suites when no file is named
@@ -17,7 +18,7 @@ import path from 'node:path';
 import { startRgw, type Rgw } from './helpers/ceph.js';
 import { ensurePostgres, type TestPostgres } from './helpers/postgres.js';
 
-const SUITES = ['test/unit', 'test/contract', 'test/http', 'test/cli', 'test/cluster'];
+const SUITES = ['test/unit', 'test/contract', 'test/http', 'test/cli', 'test/browser', 'test/cluster'];
 const CEPH = path.resolve('scripts/ceph-rgw.sh');
 
 function say(message: string): void {

@@ -20,6 +20,7 @@ import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } fro
 import { addRateLimits } from './rate-limits.js';
 import { originFormTarget } from './request-target.js';
 import { authProtectedRoutes, authPublicRoutes } from './routes/auth.js';
+import { consoleRoutes } from './routes/console.js';
 import { keyRoutes } from './routes/keys.js';
 import { kvRoutes } from './routes/kv.js';
 import { objectRoutes } from './routes/objects.js';
@@ -126,6 +127,7 @@ export async function registerRoutes(app: FastifyInstance, services: Services): 
   const limitAddress = await addRateLimits(app, services.rateLimits, { max: services.config.rateLimit, windowMs: services.config.rateLimitWindowSeconds * 1000 });
   await app.register(async (open) => {
     opsRoutes(open, services);
+    consoleRoutes(open);
     authPublicRoutes(open, services);
     userPublicRoutes(open, services);
     challengeRoutes(open, services);
