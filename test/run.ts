@@ -13,7 +13,7 @@
  *   npx tsx test/run.ts [files...]     # all suites when no file is named
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startRgw, type Rgw } from './helpers/ceph.js';
 import { ensurePostgres, type TestPostgres } from './helpers/postgres.js';
@@ -42,6 +42,14 @@ function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }
 
+/** The console's browser tests drive Debian's Chromium: installed here when missing, as root. */
+function ensureChromium(): void {
+  if (existsSync('/usr/bin/chromium')) return;
+  if (process.getuid?.() !== 0) throw new Error('Chromium is missing: apt-get install chromium (test/browser drives it), or leave test/browser out');
+  say("installing Debian's chromium package for the browser tests (about a minute)");
+  execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'], { stdio: 'inherit' });
+}
+
 async function main(): Promise<number> {
   const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : suiteFiles();
   const env = { ...process.env };
@@ -64,6 +72,7 @@ async function main(): Promise<number> {
       say(`Ceph RGW at ${rgw.endpoint} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       Object.assign(env, { COFFER_TEST_S3_ENDPOINT: rgw.endpoint, AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey });
     }
+    if (files.some((f) => /(^|\/)test\/browser\//.test(f))) ensureChromium();
     say(`running ${files.length} test files`);
     return await runNodeTest(files, env);
   } finally {
