@@ -2,10 +2,14 @@
  * The web console (issue 18) in headless Chromium against a real server: built by esbuild, served
  * at /console with its strict CSP; log in (a wrong password first), the key/value browser (a
  * nested key created, found through the tree, edited, the change seen through the API; a change
- * made elsewhere caught by its ETag; overwrite), a reload keeps the session, log out. No console
+ * made elsewhere caught by its ETag; overwrite), a reload keeps the session; the Files page (a
+ * 20 MiB upload whose bar reaches 100%, drag and drop, cancel, metadata, a download compared byte
+ * for byte, a presigned link opened in a fresh context, delete); log out. No console
  * errors and no request to another origin. A failed step saves a screenshot (its path printed).
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { buildConsole, launch, watchedPage, type WatchedPage } from '../helpers/browser.js';
@@ -14,6 +18,10 @@ import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.
 let server: TestServer;
 let browser: Browser;
 let w: WatchedPage;
+
+/** The upload of the Files steps: 20 MiB of random bytes. */
+const BIG = randomBytes(20 * 1024 * 1024);
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 before(async () => {
   buildConsole();
@@ -135,6 +143,108 @@ describe('the console', () => {
     await page.waitForURL(/\/console\/kv\/notes\/2024\/$/);
     await page.getByText('Nothing here yet.').waitFor();
     assert.equal((await api('/v1/data/notes/2024/today')).status, 404);
+  });
+
+  step('the Files page: upload a 20 MiB file into a folder, the bar reaches 100%, the object is listed', async () => {
+    const { page } = w;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Files' }).click();
+    await page.waitForURL(/\/console\/files\/$/);
+    await page.getByRole('heading', { name: 'Files' }).waitFor();
+    await page.goto(`${server.base}/console/files/docs/`);
+    await page.getByRole('heading', { name: 'docs/' }).waitFor();
+    await page.getByLabel('Upload files to docs/').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: BIG });
+    const bar = page.getByLabel('Uploading big.bin');
+    await page.waitForFunction(() => {
+      const p = document.querySelector('#uploads progress') as HTMLProgressElement | null;
+      return p !== null && p.value === p.max && p.max > 1;
+    }, undefined, { timeout: 30_000 });
+    assert.equal(Number(await bar.getAttribute('max')) || (await bar.evaluate((p: HTMLProgressElement) => p.max)), BIG.length);
+    assert.equal(await bar.evaluate((p: HTMLProgressElement) => p.value), BIG.length);
+    await page.locator('#uploads').getByText(/Done/).waitFor();
+    await page.locator('#listing').getByRole('link', { name: 'big.bin' }).waitFor();
+    const res = await api('/v1/objects/docs/big.bin?meta');
+    assert.equal(((await res.json()) as { sha256: string }).sha256, sha256(BIG));
+    // The folder shows at the root.
+    await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'root' }).click();
+    await page.locator('#listing').getByRole('link', { name: 'docs/' }).click();
+    await page.waitForURL(/\/console\/files\/docs\/$/);
+  });
+
+  step('drag and drop uploads a file', async () => {
+    const { page } = w;
+    const dt = await page.evaluateHandle(() => {
+      const d = new DataTransfer();
+      d.items.add(new File(['dropped here'], 'dropped.txt', { type: 'text/plain' }));
+      return d;
+    });
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: dt });
+    await page.locator('#listing').getByRole('link', { name: 'dropped.txt' }).waitFor();
+    const res = await api('/v1/objects/docs/dropped.txt');
+    assert.equal(await res.text(), 'dropped here');
+  });
+
+  step('Cancel stops an upload and nothing is stored', async () => {
+    const { page, context } = w;
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    try {
+      await page.getByLabel('Upload files to docs/').setInputFiles({ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: BIG });
+      await page.getByRole('button', { name: 'Cancel slow.bin' }).click();
+      await page.locator('#uploads').getByText('Cancelled.').waitFor();
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await api('/v1/objects/docs/slow.bin?meta')).status, 404);
+  });
+
+  step('inspects the metadata and downloads the same bytes', async () => {
+    const { page } = w;
+    await page.locator('#listing').getByRole('link', { name: 'big.bin' }).click();
+    await page.getByRole('heading', { name: 'docs/big.bin' }).waitFor();
+    const meta = await page.locator('#metadata').innerText();
+    assert.match(meta, new RegExp(`${BIG.length} bytes`));
+    assert.match(meta, new RegExp(sha256(BIG)));
+    assert.match(meta, /application\/octet-stream/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+    assert.equal(download.suggestedFilename(), 'big.bin');
+    const file = await download.path();
+    assert.equal(sha256(await readFile(file)), sha256(BIG));
+  });
+
+  step('shares a presigned link that opens in a fresh context with no token', async () => {
+    const { page } = w;
+    await page.getByLabel('Expires after').selectOption({ label: '1 day' });
+    await page.getByRole('button', { name: 'Create link' }).click();
+    const input = page.getByLabel('Link', { exact: true });
+    await page.waitForFunction(() => (document.getElementById('share-url') as HTMLInputElement).value !== '');
+    const url = await input.inputValue();
+    assert.equal(new URL(url).origin, new URL(server.base).origin);
+    assert.equal(await input.getAttribute('readonly'), '');
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('status').filter({ hasText: /Copied|Selected/ }).waitFor();
+    const fresh = await browser.newContext();
+    try {
+      const res = await fresh.request.get(url);
+      assert.equal(res.status(), 200);
+      assert.equal(sha256(await res.body()), sha256(BIG));
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  step('deletes a file after confirmation', async () => {
+    const { page } = w;
+    let asked = '';
+    page.once('dialog', (d) => { asked = d.message(); void d.accept(); });
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL(/\/console\/files\/docs\/$/);
+    assert.match(asked, /Delete docs\/big\.bin/);
+    await page.locator('#listing').getByRole('link', { name: 'dropped.txt' }).waitFor();
+    assert.equal(await page.locator('#listing').getByRole('link', { name: 'big.bin' }).count(), 0);
+    assert.equal((await api('/v1/objects/docs/big.bin?meta')).status, 404);
   });
 
   step('logs out: back to the login page, the session gone', async () => {
