@@ -5,41 +5,12 @@
  * elsewhere meanwhile. The database is reached through a TCP relay the test can cut.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startRgw, type Rgw } from '../helpers/ceph.js';
 import { CLUSTER_ADMIN_PASSWORD, PG_URL, startCluster, type Cluster, type Node } from '../helpers/cluster.js';
+import { Relay } from '../helpers/tcp-relay.js';
 
-/** A TCP relay to PostgreSQL that can be cut (every connection dropped) and mended on the same port. */
-class Relay {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async open(): Promise<void> {
-    this.server = net.createServer((inbound) => {
-      const outbound = net.connect(this.target.port, this.target.host);
-      for (const s of [inbound, outbound]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {});
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  async cut(): Promise<void> {
-    if (!this.server?.listening) return;
-    const closed = new Promise((r) => this.server!.close(r));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-}
 
 let rgw: Rgw;
 let cluster: Cluster;

@@ -74,8 +74,9 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
 }
 
 /**
- * A pool whose clients run the hot path's prepared queries (prepared-query.ts) as named
- * statements: PostgreSQL then parses and plans each once per connection, not on every request.
+ * The pool as Kysely sees it: its clients run the hot path's prepared queries (prepared-query.ts)
+ * as named statements, parsed and planned once per connection, and survive their server going
+ * away while checked out.
  */
 function namingPreparedQueries(pool: import('pg').Pool): PostgresPool {
   const names = new Map<string, string>();
@@ -87,11 +88,21 @@ function namingPreparedQueries(pool: import('pg').Pool): PostgresPool {
   return {
     async connect() {
       const client = await pool.connect();
+      // pg-pool listens for errors of idle clients only: a client checked out (between two
+      // statements of a transaction, holding a lock) whose server goes away would emit an error
+      // nobody hears, and crash the process. Heard here, it fails its next query (a 503) and is
+      // destroyed on release.
+      let broken: Error | undefined;
+      const onError = (e: Error) => void (broken ??= e);
+      client.on('error', onError);
       return {
         // Kysely passes SQL and parameters (it never streams through a cursor here).
         query: ((text: string, values?: unknown[]) =>
           preparedSql.has(text) ? client.query({ name: nameOf(text), text, values: values ?? [] }) : client.query(text, values)) as unknown as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy),
+        release: () => {
+          client.off('error', onError);
+          client.release(broken);
+        },
       };
     },
     end: () => pool.end(),
