@@ -4,11 +4,12 @@
  * nested key created, found through the tree, edited, the change seen through the API; a change
  * made elsewhere caught by its ETag; overwrite), a reload keeps the session; the Files page (a
  * 20 MiB upload whose bar reaches 100%, drag and drop, cancel, metadata, a download compared byte
- * for byte, a presigned link opened in a fresh context, delete); log out. No console
+ * for byte, a presigned link opened in a fresh context, delete); the Keys page (an Ed25519 public
+ * key pasted as PEM, listed, seen through the API, removed after confirmation); log out. No console
  * errors and no request to another origin. A failed step saves a screenshot (its path printed).
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -245,6 +246,40 @@ describe('the console', () => {
     await page.locator('#listing').getByRole('link', { name: 'dropped.txt' }).waitFor();
     assert.equal(await page.locator('#listing').getByRole('link', { name: 'big.bin' }).count(), 0);
     assert.equal((await api('/v1/objects/docs/big.bin?meta')).status, 404);
+  });
+
+  step('add a key: paste an Ed25519 public key, see it listed and through the API, remove it', async () => {
+    const { page } = w;
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const id = sha256(publicKey.export({ type: 'spki', format: 'der' }));
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Keys', exact: true }).click();
+    await page.waitForURL(/\/console\/keys$/);
+    await page.getByRole('heading', { name: 'Keys', exact: true }).waitFor();
+    await page.getByLabel('Public key (PEM or hex)').fill(pem);
+    await page.getByLabel('Label (optional)').fill('laptop');
+    await page.getByRole('button', { name: 'Add key' }).click();
+    const item = page.locator(`#keys li[data-id="${id}"]`);
+    await item.waitFor();
+    const text = await item.innerText();
+    assert.match(text, /ed25519/);
+    assert.match(text, /laptop/);
+    assert.match(text, new RegExp(id));
+    const listed = (await (await api('/v1/keys')).json()) as { keys: { id: string; type: string; label: string | null }[] };
+    assert.deepEqual(listed.keys.filter((k) => k.id === id).map((k) => [k.type, k.label]), [['ed25519', 'laptop']]);
+    // A key that is not a key: the server's detail shows.
+    await page.getByLabel('Public key (PEM or hex)').fill('not a key');
+    await page.getByRole('button', { name: 'Add key' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.match(await page.getByRole('alert').innerText(), /\w{4,}/);
+    let asked = '';
+    page.once('dialog', (d) => { asked = d.message(); void d.accept(); });
+    await item.getByRole('button', { name: /^Remove key/ }).click();
+    await page.getByRole('status').filter({ hasText: 'Key removed.' }).waitFor();
+    assert.match(asked, new RegExp(id));
+    assert.equal(await item.count(), 0);
+    const remaining = (await (await api('/v1/keys')).json()) as { keys: { id: string }[] };
+    assert.equal(remaining.keys.some((k) => k.id === id), false);
   });
 
   step('logs out: back to the login page, the session gone', async () => {
