@@ -1,19 +1,19 @@
 /**
- * The HTTP server: Fastify with Coffer's parsers, limits, headers, error handling and docs, then
- * the routes, each given the services only. Protected routes sit in one child context that
- * authenticates first, so a new route cannot forget it.
+ * The HTTP server: Fastify with Coffer's parsers, limits, headers and error handling, then the
+ * routes, each given the services only (the API docs are built on first request: api-docs.ts).
+ * Protected routes sit in one child context that authenticates first, so a new route cannot
+ * forget it.
  */
 import { readFileSync } from 'node:fs';
 import ajvCompiler from '@fastify/ajv-compiler';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { badRequest } from '../errors.js';
 import type { Services } from '../services.js';
 import { jsonTooDeep, tooDeepMessage } from '../util/json-depth.js';
+import { docsRoutes, noteRoutes } from './api-docs.js';
 import { requireAccessToken } from './auth-context.js';
 import { observeRequests } from './metrics.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
@@ -99,34 +99,17 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
   }
-  await app.register(swagger, {
-    // Bodies a route takes as raw bytes or a stream are not validated, only described.
-    transform: ({ schema, url, route }) => {
-      const raw = route.config?.bodyDoc;
-      if (!raw) return { schema, url };
-      const body = schema?.body as { content?: Record<string, unknown> } | undefined;
-      return { schema: { ...schema, body: { content: { ...(body?.content ?? {}), ...raw } } }, url };
-    },
-    openapi: {
-      info: { title: 'Coffer', version: '0.1.0', description: 'Storage service with token authentication' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          challenge: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'with X-Public-Key and X-Signature (SPEC §2)' },
-        },
-      },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
   return app;
 }
 
 /** Every route, with the services they call. */
 export async function registerRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const described = noteRoutes(app);
   observeRequests(app, services.metrics);
   const limitAddress = await addRateLimits(app, services.rateLimits, { max: services.config.rateLimit, windowMs: services.config.rateLimitWindowSeconds * 1000 });
   await app.register(async (open) => {
     opsRoutes(open, services);
+    docsRoutes(open, described);
     consoleRoutes(open);
     authPublicRoutes(open, services);
     userPublicRoutes(open, services);

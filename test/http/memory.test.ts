@@ -4,14 +4,11 @@
  * does a parcel of AMO's API whose JSON download carries 1 GiB of hex.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, test } from 'node:test';
+import { startBuiltServer } from '../helpers/built-server.js';
 import { freshBucket, startRgw, type Rgw } from '../helpers/ceph.js';
 import { challengeHeaders, makeKey } from '../helpers/key-client.js';
 
@@ -22,43 +19,11 @@ const CHUNK = randomBytes(1024 * 1024);
 let rgw: Rgw | undefined;
 after(() => rgw?.stop());
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function peakRssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-async function startCoffer(env: Record<string, string>): Promise<{ child: ChildProcess; base: string; dir: string }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'coffer-mem-'));
-  const port = await freePort();
-  // The built server, as `npm start` runs it (npm test builds it first): a 2 MiB young
-  // generation keeps the garbage of a stream's chunks from piling up before it is collected.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', '--single-threaded-gc', '--heap-growing-percent=50', path.resolve('dist/main.js'), 'serve'], {
-    env: { ...process.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: 'memory-admin-pw', COFFER_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 200) throw new Error('coffer did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, base, dir };
-}
-
-/** Sends `size` bytes generated on the fly; resolves the answer and the SHA-256 that was sent. */
 function upload(url: string, token: string, size: number): Promise<{ status: number; body: string; sha256: string }> {
   return send('PUT', url, { authorization: `Bearer ${token}` }, size);
 }
@@ -144,10 +109,10 @@ function receive(url: string, headers: Record<string, string>, take: (chunk: Buf
 }
 
 async function roundTrip(env: Record<string, string>) {
-  const { child, base, dir } = await startCoffer(env);
+  const server = await startBuiltServer(env);
+  const { child, base } = server;
   try {
-    const login = await fetch(`${base}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'memory-admin-pw' }) });
-    const { access_token: token } = (await login.json()) as { access_token: string };
+    const token = await server.login();
     const t0 = Date.now();
     const up = await upload(`${base}/v1/objects/big.bin`, token, GIB);
     const upSeconds = (Date.now() - t0) / 1000;
@@ -161,9 +126,7 @@ async function roundTrip(env: Record<string, string>) {
     process.stdout.write(`# ${env.COFFER_STORAGE_BACKEND ?? 'fs'}: 1 GiB up ${(1024 / upSeconds).toFixed(0)} MiB/s, down ${(1024 / downSeconds).toFixed(0)} MiB/s, server peak RSS ${peak.toFixed(0)} MiB\n`);
     assert.ok(peak < LIMIT_MIB, `the server's peak RSS was ${peak.toFixed(0)} MiB (limit ${LIMIT_MIB})`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await rm(dir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
@@ -178,10 +141,10 @@ test('1 GiB up and down on S3 (Ceph RGW) in bounded memory', { timeout: 300_000 
 
 test('a parcel of AMO\'s API: 384 MiB up as 768 MiB of JSON hex, down as JSON hex, in bounded memory', { timeout: 300_000 }, async () => {
   // The JSON form is read as it streams: its limit can be as large as an operator likes.
-  const { child, base, dir } = await startCoffer({ COFFER_PARCEL_JSON_MAX_BYTES: String(GIB) });
+  const server = await startBuiltServer({ COFFER_PARCEL_JSON_MAX_BYTES: String(GIB) });
+  const { child, base } = server;
   try {
-    const login = await fetch(`${base}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'memory-admin-pw' }) });
-    const { access_token: token } = (await login.json()) as { access_token: string };
+    const token = await server.login();
     const key = makeKey('ed25519');
     const registered = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ key: key.raw.toString('hex') }) });
     assert.equal(registered.status, 201);
@@ -208,8 +171,6 @@ test('a parcel of AMO\'s API: 384 MiB up as 768 MiB of JSON hex, down as JSON he
     );
     assert.ok(peak < LIMIT_MIB, `the server's peak RSS was ${peak.toFixed(0)} MiB (limit ${LIMIT_MIB})`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await rm(dir, { recursive: true, force: true });
+    await server.stop();
   }
 });

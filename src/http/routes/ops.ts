@@ -37,7 +37,6 @@ export function opsRoutes(app: FastifyInstance, s: Services): void {
     },
   );
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
 
 /** Whether `Authorization` is `Bearer <expected>`, compared in constant time. */
