@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-/** The flags `npm start` gives node (package.json): keep the two in step. */
+/** The flags and environment `npm start` gives node (package.json): keep them in step. */
+export const START_ENV = { MALLOC_ARENA_MAX: '2' };
 export const START_FLAGS = ['--max-semi-space-size=2', '--single-threaded-gc', '--heap-growing-percent=50'];
 
 export const BUILT_ADMIN_PASSWORD = 'built-admin-password';
@@ -37,7 +38,7 @@ export async function startBuiltServer(env: Record<string, string> = {}, nodeArg
   const dir = await mkdtemp(path.join(tmpdir(), 'coffer-built-'));
   const port = await freePort();
   const child = spawn(process.execPath, [...START_FLAGS, ...nodeArgs, path.resolve('dist/main.js'), 'serve'], {
-    env: { ...process.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: BUILT_ADMIN_PASSWORD, COFFER_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ...START_ENV, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: BUILT_ADMIN_PASSWORD, COFFER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
