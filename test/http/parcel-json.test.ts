@@ -247,3 +247,20 @@ test('a re-upload of a parcel its owner holds is answered from the challenge has
   assert.equal(sentBeforeAnswer, false, 'answered before the rest of the data was sent');
   assert.equal(await blobCount(), before, 'no blob written and dropped');
 });
+
+test('a JSON re-upload of a parcel its owner holds is still checked: a foreign owner is 403, bad metadata 400, a good one 200 with the same id and nothing left behind', async () => {
+  const data = randomBytes(2048);
+  const hex = data.toString('hex');
+  const first = await post([`{"data":"${hex}"}`], data);
+  assert.equal(first.status, 200, await first.clone().text());
+  const { id } = (await first.json()) as { id: string };
+  const before = await blobCount();
+  const foreign = await post([`{"owner":"mallory","data":"${hex}"}`], data);
+  assert.equal(foreign.status, 403, await foreign.clone().text());
+  const badMetadata = await post([`{"metadata":[1],"data":"${hex}"}`], data);
+  assert.equal(badMetadata.status, 400, await badMetadata.clone().text());
+  const again = await post([`{"owner":"streamer","metadata":{"v":2},"data":"${hex}"}`], data);
+  assert.equal(again.status, 200, await again.clone().text());
+  assert.deepEqual(await again.json(), { id });
+  assert.equal(await blobCount(), before, 'the bytes read again were dropped');
+});

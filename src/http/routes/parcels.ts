@@ -121,15 +121,18 @@ export function parcelRoutes(app: FastifyInstance, s: Services): void {
     async (request, reply) => {
       const grant = grantOf(request);
       const owner = grant.user;
-      // The challenge names the bytes' hash, so a parcel its owner has already needs none of them.
-      const existing = await s.parcels.alreadyThere(owner, grant.operation.hash);
-      if (existing) {
-        if (!request.raw.complete) reply.header('connection', 'close');
-        return { id: existing };
-      }
       const { contentType, size, signal } = uploadOptions(request);
       const upload = { expectedSha256: grant.operation.hash, contentType, size, signal };
-      if (!isJson(mediaType(request))) return { id: (await s.parcels.upload(owner, bodyStream(request), upload)).id };
+      if (!isJson(mediaType(request))) {
+        // The challenge names the bytes' hash, so raw bytes its owner has already need not be
+        // read. A JSON body is read all the same: its owner and metadata must still be checked.
+        const existing = await s.parcels.alreadyThere(owner, grant.operation.hash);
+        if (existing) {
+          if (!request.raw.complete) reply.header('connection', 'close');
+          return { id: existing };
+        }
+        return { id: (await s.parcels.upload(owner, bodyStream(request), upload)).id };
+      }
 
       const max = s.config.parcelJsonMaxBytes;
       if (size !== undefined && size > max) throw jsonTooLarge(max);
