@@ -49,7 +49,7 @@ export class AuthService {
     const tracked = isValidUsername(username);
     if (tracked) {
       try {
-        await this.throttle.assertAllowed(username);
+        await this.throttle.admit(username);
       } catch (e) {
         this.audit('login.throttled', { username });
         throw e;
@@ -58,7 +58,6 @@ export class AuthService {
     const user = tracked ? await this.users.getByName(username) : undefined;
     const ok = await this.passwords.verify(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
-      if (tracked) await this.throttle.recordFailure(username);
       this.audit('login.failure', { username: tracked ? username : '(invalid name)' });
       throw invalidCredentials();
     }

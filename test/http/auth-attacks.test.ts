@@ -711,6 +711,22 @@ test('throttling: 5 wrong → 401, the 6th → 429 with Retry-After; right passw
   await expectAccepted(u.token);
 });
 
+test('throttling holds against a burst: 20 concurrent wrong guesses get the password checked 5 times, the rest 429', async () => {
+  const u = await freshUser('burst');
+  const guesses = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const res = await server.fetch('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u.username, password: `guess-${i}` }) });
+      await res.body?.cancel();
+      return res.status;
+    }),
+  );
+  assert.equal(guesses.filter((s) => s === 401).length, 5, `statuses: ${guesses.join(' ')}`);
+  assert.equal(guesses.filter((s) => s === 429).length, 15, `statuses: ${guesses.join(' ')}`);
+  const right = await server.fetch('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u.username, password: u.password }) });
+  assert.equal(right.status, 429, 'the account stays locked for the window');
+  await right.body?.cancel();
+});
+
 test('throttling counts failures for unknown accounts the same way (no user enumeration through 429)', async () => {
   const attempt = (username: string) =>
     server.fetch('/v1/login', {
