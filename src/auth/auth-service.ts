@@ -101,12 +101,14 @@ export class AuthService {
 
   /** Ends the session the access token belongs to (and the one of `refreshToken`, if it is the caller's). */
   async logout(principal: Principal, refreshToken: unknown): Promise<void> {
-    await this.tokens.revokeAccessToken(principal.claims);
+    // The access token is revoked last: should a step fail (the database gone mid-way), the
+    // client still holds a token to log out again with, and no refresh token outlives it.
     if (principal.claims.sid) await this.tokens.revokeRefreshFamily(principal.claims.sid);
     if (refreshToken !== undefined) {
       const family = await this.tokens.refreshFamilyOf(refreshToken);
       if (family && family.userId === principal.user.id) await this.tokens.revokeRefreshFamily(family.familyId);
     }
+    await this.tokens.revokeAccessToken(principal.claims);
     this.audit('token.revoke', { username: principal.user.username, jti: principal.claims.jti });
   }
 
