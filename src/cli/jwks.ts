@@ -7,8 +7,9 @@ import { systemClock } from '../util/clock.js';
 
 export async function printJwks(config: Config, options: { pem?: boolean }): Promise<void> {
   if (config.jwtAlgorithm === 'HS256') throw new Error('HS256 tokens are verified with the shared secret (COFFER_JWT_SECRET); there is no public key');
-  // With COFFER_SECRET_KEY the keys are in the database; else in the data directory.
-  const stores = config.secretKey ? await createMetadataStores(config.databaseUrl) : undefined;
+  // With COFFER_SECRET_KEY the keys are in the database (never migrated from here: it may be
+  // shared by running nodes of another version); else in the data directory.
+  const stores = config.secretKey ? await createMetadataStores(config.databaseUrl, { migrate: false }) : undefined;
   const jwks = await openKeyring(config, systemClock, stores)
     .then(({ signingKeys }) => signingKeys.jwks())
     .finally(() => stores?.close());

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { migrateTo, migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
+import { assertMigrated, migrateTo, migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
 import type { Database } from '../../src/storage/meta/schema.js';
 import { metadataStores, type MetadataStores } from '../../src/storage/meta/index.js';
 import { announceAccessChange } from '../../src/storage/meta/kysely/access-events.js';
@@ -158,6 +158,19 @@ for (const backend of backends) {
       const wrong = stores.sharedSecrets(new SecretBox('another-secret-key-of-32-characters!!', 'shared secrets'));
       await assert.rejects(wrong.signingKeys.load(), /every node needs the same COFFER_SECRET_KEY/);
       await assert.rejects(wrong.secrets.getOrCreate('presign', () => 'x', 7), /every node needs the same COFFER_SECRET_KEY/);
+    });
+
+    test('a command that only reads never migrates: an older schema is refused, the latest accepted', async () => {
+      const { db: old, cleanup: drop } = await backend.fresh();
+      try {
+        await migrateTo(old, '0006_one_holder_per_key');
+        await assert.rejects(assertMigrated(old), /schema is older than this coffer \(missing 0007_many_nodes\); start `coffer serve`/);
+        await assert.rejects(old.db.selectFrom('signing_keys').selectAll().execute(), /signing_keys/, 'the check migrated nothing');
+        await migrateToLatest(old);
+        await assertMigrated(old);
+      } finally {
+        await drop();
+      }
     });
 
     test('migrating twice is a no-op', async () => {

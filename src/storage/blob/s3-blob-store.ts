@@ -7,6 +7,7 @@
  */
 import {
   CreateBucketCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
@@ -120,7 +121,12 @@ export class S3BlobStore implements BlobStore {
         },
       );
       if (created && bucket !== this.bucket) {
-        await this.client.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: OWNER_TAG, Value: this.bucket }] } }));
+        await this.client.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: OWNER_TAG, Value: this.bucket }] } })).catch(async (err: unknown) => {
+          // Untagged, it would never be swept, nor tagged later (it exists): take the empty
+          // bucket back, so that the next upload makes and tags it again.
+          await this.client.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
+          throw err;
+        });
       }
     }
     this.knownBuckets.add(bucket);

@@ -140,6 +140,27 @@ export function migrateToLatest(open: OpenDatabase): Promise<void> {
  * SQLite migrations outside a transaction: each one gets its own here.
  */
 export async function migrateTo(open: OpenDatabase, target: keyof typeof MIGRATIONS | undefined): Promise<void> {
+  const migrator = await migratorOf(open);
+  // Nodes that start together migrate one after the other; the later ones find nothing to do.
+  const { error, results } = await exclusively(open, 'migrations', () => (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target)));
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+  }
+}
+
+/**
+ * For commands that only read (`coffer jwks`): the schema must be this version's already. They
+ * never migrate a database that running nodes of an older version share.
+ */
+export async function assertMigrated(open: OpenDatabase): Promise<void> {
+  const missing = (await (await migratorOf(open)).getMigrations()).filter((m) => m.executedAt === undefined);
+  if (missing.length > 0) {
+    throw new Error(`the database schema is older than this coffer (missing ${missing.map((m) => m.name).join(', ')}); start \`coffer serve\` of this version once to migrate it`);
+  }
+}
+
+async function migratorOf(open: OpenDatabase): Promise<Migrator> {
   const provider: MigrationProvider = {
     async getMigrations() {
       if (open.dialect !== 'sqlite') return MIGRATIONS;
@@ -153,11 +174,5 @@ export async function migrateTo(open: OpenDatabase, target: keyof typeof MIGRATI
   // Kysely looks for its own tables in every schema: name ours, or another installation's (in
   // another schema of the same PostgreSQL database) would be taken for it.
   const schema = open.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(open.db)).rows[0]?.schema : undefined;
-  const migrator = new Migrator({ db: open.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  // Nodes that start together migrate one after the other; the later ones find nothing to do.
-  const { error, results } = await exclusively(open, 'migrations', () => (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target)));
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
-  }
+  return new Migrator({ db: open.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }

@@ -16,7 +16,7 @@ import type { RateLimitStore } from '../../ops/rate-limits.js';
 import type { ParcelStore } from '../../parcels/parcel-store.js';
 import type { UserStore } from '../../users/user-store.js';
 import type { SecretBox } from '../../util/secret-box.js';
-import { migrateToLatest, openDatabase } from './database.js';
+import { assertMigrated, migrateToLatest, openDatabase } from './database.js';
 import { exclusively, ifAlone } from './locks.js';
 import type { Dialect, OpenDatabase } from './schema.js';
 import { KyselyAccessEventLog } from './kysely/access-events.js';
@@ -76,11 +76,14 @@ export function metadataStores(open: OpenDatabase, connection?: { url: string; s
   };
 }
 
-/** Opens the database named by the URL and migrates it to the latest schema. */
-export async function createMetadataStores(url: string, options: { schema?: string } = {}): Promise<MetadataStores> {
+/**
+ * Opens the database named by the URL and migrates it to the latest schema; with `migrate: false`
+ * it only checks that the schema is the latest already (commands that read).
+ */
+export async function createMetadataStores(url: string, options: { schema?: string; migrate?: boolean } = {}): Promise<MetadataStores> {
   const open = openDatabase(url, options);
   try {
-    await migrateToLatest(open);
+    await (options.migrate === false ? assertMigrated(open) : migrateToLatest(open));
   } catch (e) {
     await open.db.destroy();
     throw e;
