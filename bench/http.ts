@@ -25,17 +25,14 @@
  *   BENCH_KEEP=1             keep the temp dir (Coffer's data and log) and print its path
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cleanEnv, freePort, intEnv, sleep } from './lib.js';
+import { cleanEnv, freePort, intEnv } from './lib.js';
+import { ADMIN_PASSWORD, COFFER_MAIN, createUser, expectOk, login, putValue, ROOT, runMain, startCoffer, track, waitReady } from './procs.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
 const AUTOCANNON = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-const COFFER_MAIN = process.env.BENCH_COFFER_MAIN ? path.resolve(process.env.BENCH_COFFER_MAIN) : path.join(ROOT, 'dist', 'main.js');
-const BARE_SERVER = path.join(HERE, 'bare-server.mjs');
+const BARE_SERVER = path.join(ROOT, 'bench', 'bare-server.mjs');
 
 
 const DURATION = intEnv('BENCH_DURATION', 10, 1);
@@ -44,69 +41,14 @@ const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1);
 const WARMUP = intEnv('BENCH_WARMUP', 1, 0);
 const SCENARIO_NAMES = (process.env.BENCH_SCENARIOS ?? 'get,put,object,ping,login').split(',').map((s) => s.trim()).filter(Boolean);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
-const KEEP = process.env.BENCH_KEEP === '1';
 const COFFER_LOG_LEVEL = process.env.BENCH_COFFER_LOG_LEVEL ?? 'info';
 const TARGETS = (process.env.BENCH_TARGETS ?? 'bare,coffer').split(',').map((s) => s.trim());
 
 const USERNAME = 'bench';
 const PASSWORD = 'bench-password-0123456789';
-const ADMIN_PASSWORD = 'admin-password-0123456789';
 const VALUE_100 = 'v'.repeat(100); // the GET value: {"key":"k","value":"vvv…"} like the bare server's answer
 const PUT_BODY_100 = 'p'.repeat(100); // the PUT body: 100 raw bytes
 const OBJECT_4K = 'o'.repeat(4096); // the object GET's body
-
-// ---------------------------------------------------------------------------------------------
-// Child processes and temp dirs, cleaned up on every exit path.
-
-const children = new Set<ChildProcess>();
-const tempDirs: string[] = [];
-/** Set once cleanup starts: a child spawned after that (by a start still in flight) is killed at once. */
-let stopping = false;
-
-async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function cleanup(): Promise<void> {
-  stopping = true;
-  // Coffer may be writing a CPU profile on its way out: give it time.
-  await Promise.all([...children].map((c) => stopChild(c, 15_000)));
-  children.clear();
-  for (const dir of tempDirs.splice(0)) {
-    if (KEEP) console.log(`kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function cleanupSync(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  if (!KEEP) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-}
-process.on('exit', cleanupSync);
-// `on`, not `once`: Ctrl-C reaches this process twice (from the terminal's process group and relayed
-// by tsx), and with no listener left the second one would exit before the children are stopped.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    console.error(`\n${signal}: stopping`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-function track(child: ChildProcess): ChildProcess {
-  if (stopping) {
-    child.kill('SIGKILL');
-    throw new Error('stopping');
-  }
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -122,23 +64,6 @@ interface Target {
 
 
 
-async function waitReady(base: string, child: ChildProcess, what: string, describe: () => string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready\n${describe()}`);
-    }
-    try {
-      const res = await fetch(`${base}/readyz`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} not ready after ${timeoutMs} ms\n${describe()}`);
-}
-
 async function startBare(): Promise<Target> {
   const port = await freePort();
   const child = track(
@@ -148,58 +73,24 @@ async function startBare(): Promise<Target> {
     }),
   );
   const base = `http://127.0.0.1:${port}`;
-  await waitReady(base, child, 'bare server', () => '');
+  await waitReady(base, child, 'bare server', () => '', 30_000);
   const token = await login(base, USERNAME, PASSWORD);
   return { name: 'bare', base, child, token };
 }
 
-async function startCoffer(): Promise<Target> {
-  if (!existsSync(COFFER_MAIN)) throw new Error(`${COFFER_MAIN} is missing: run \`npm run build\` first (or \`npm run bench\`)`);
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'coffer-bench-'));
-  tempDirs.push(tmp);
-  const dataDir = path.join(tmp, 'data');
-  const logFile = process.env.BENCH_COFFER_LOG ? path.resolve(process.env.BENCH_COFFER_LOG) : path.join(tmp, 'coffer.log');
-  const port = await freePort();
-
-  const env: NodeJS.ProcessEnv = cleanEnv();
-  Object.assign(env, {
-    COFFER_HOST: '127.0.0.1',
-    COFFER_PORT: String(port),
-    COFFER_DATA_DIR: dataDir,
-    COFFER_ADMIN_PASSWORD: ADMIN_PASSWORD,
+async function startCofferTarget(): Promise<Target> {
+  const coffer = await startCoffer({
+    name: 'coffer',
     // The load comes from one address; the per-address limit would measure only itself.
-    COFFER_RATE_LIMIT: '1000000',
-    COFFER_LOG_LEVEL: COFFER_LOG_LEVEL,
-    NODE_ENV: 'production',
+    env: { COFFER_RATE_LIMIT: '1000000' },
+    logLevel: COFFER_LOG_LEVEL,
+    nodeArgs: CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
   });
-
-  const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
-  const logFd = openSync(logFile, 'a');
-  const child = track(spawn(process.execPath, [...nodeArgs, COFFER_MAIN, 'serve'], { cwd: tmp, env, stdio: ['ignore', logFd, logFd] }));
-  closeSync(logFd);
-  const base = `http://127.0.0.1:${port}`;
-  const tail = () => (logFile === '/dev/null' || !existsSync(logFile) ? '' : readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n'));
-  await waitReady(base, child, 'Coffer', tail);
-
-  // A plain (non-admin) user for the scenarios, and the 100-byte value it reads.
-  const adminToken = await login(base, 'admin', ADMIN_PASSWORD);
-  await expectOk(
-    await fetch(`${base}/v1/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ username: USERNAME, password: PASSWORD }),
-    }),
-    'create bench user',
-  );
+  const { base, child, logFile } = coffer;
+  // A plain (non-admin) user for the scenarios, the 100-byte value it reads, the 4 KiB object.
+  await createUser(base, await login(base, 'admin', ADMIN_PASSWORD), USERNAME, PASSWORD);
   const token = await login(base, USERNAME, PASSWORD);
-  await expectOk(
-    await fetch(`${base}/v1/data/k`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ value: VALUE_100 }),
-    }),
-    'store the 100-byte value',
-  );
+  await putValue(base, token, 'k', VALUE_100);
   await expectOk(
     await fetch(`${base}/v1/objects/o4k`, {
       method: 'PUT',
@@ -209,23 +100,6 @@ async function startCoffer(): Promise<Target> {
     'store the 4 KiB object',
   );
   return { name: 'coffer', base, child, token, logFile };
-}
-
-async function expectOk(res: Response, what: string): Promise<string> {
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${text.slice(0, 300)}`);
-  return text;
-}
-
-async function login(base: string, username: string, password: string): Promise<string> {
-  const res = await fetch(`${base}/v1/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  const body = JSON.parse(await expectOk(res, `login ${username} at ${base}`)) as { access_token?: string };
-  if (!body.access_token) throw new Error(`login ${username} at ${base}: no access_token`);
-  return body.access_token;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +289,7 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   // allSettled: when one start fails, the other has finished (and its child is tracked) before cleanup runs.
-  const starts = await Promise.allSettled([useBare ? startBare() : undefined, useCoffer ? startCoffer() : undefined]);
+  const starts = await Promise.allSettled([useBare ? startBare() : undefined, useCoffer ? startCofferTarget() : undefined]);
   const failed = starts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const [bare, coffer] = starts.map((r) => (r as PromiseFulfilledResult<Target | undefined>).value);
@@ -474,9 +348,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((e: unknown) => {
-    if (!stopping) console.error(`\nbenchmark failed: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanup());
+runMain(main);

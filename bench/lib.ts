@@ -1,4 +1,8 @@
-/** What the benchmark scripts share: settings from the environment, ports, and a clean child environment. */
+/**
+ * What the benchmark scripts (and the tests that start dist/ as a process) share: settings from
+ * the environment, ports, a clean child environment, and how `npm start` runs node.
+ */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A whole-number BENCH_* setting, or `fallback` when unset. */
@@ -32,3 +36,18 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * How `npm start` runs the server: the environment it sets and node's flags, read from its script
+ * in package.json (`npm run build --silent && MALLOC_ARENA_MAX=2 node --flag… dist/main.js serve`),
+ * the one place that says. Benchmarks and process tests run dist/main.js the same way.
+ */
+export function npmStartNode(): { env: Record<string, string>; flags: string[] } {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split('&&').at(-1)!.trim().split(/\s+/);
+  const node = words.indexOf('node');
+  const main = words.indexOf('dist/main.js');
+  if (node < 0 || main < node) throw new Error(`package.json's start script is not "... node <flags> dist/main.js serve": ${pkg.scripts.start}`);
+  const env = Object.fromEntries(words.slice(0, node).map((w) => w.split('=') as [string, string]));
+  return { env, flags: words.slice(node + 1, main) };
+}

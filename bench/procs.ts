@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv, freePort, sleep } from './lib.js';
+import { cleanEnv, freePort, npmStartNode, sleep } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..');
@@ -45,11 +45,14 @@ export function onCleanup(fn: () => Promise<void> | void): void {
   cleanups.push(fn);
 }
 
+/** A server writing a CPU profile (BENCH_CPU_PROF) on its way out is given time to finish it. */
+const EXIT_GRACE_MS = process.env.BENCH_CPU_PROF ? 15_000 : 5000;
+
 export async function cleanup(): Promise<void> {
   if (stopping) return;
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + EXIT_GRACE_MS;
   while (children.size && Date.now() < deadline) await sleep(50);
   for (const c of children) c.kill('SIGKILL');
   for (const fn of cleanups.reverse()) {
@@ -65,12 +68,19 @@ export async function cleanup(): Promise<void> {
   }
 }
 
+// `on`, not `once`: Ctrl-C reaches this process twice (from the terminal's process group and relayed
+// by tsx), and with no listener left the second one would exit before the children are stopped.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
+  process.on(sig, () => {
+    if (stopping) return;
     console.error(`\n${sig}: stopping`);
     void cleanup().finally(() => process.exit(130));
   });
 }
+// An exit that skipped cleanup (an uncaught error) still leaves no server running.
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 // ---------------------------------------------------------------------------------------------
 // CPU pinning
@@ -111,11 +121,28 @@ export interface Coffer {
   dir: string;
 }
 
-export async function startCoffer(opts: { name: string; env: Record<string, string>; cpus?: string | undefined; dir?: string; logLevel?: string }): Promise<Coffer> {
+/** Polls /readyz until it answers 200; fails at once if the process exits, with `tail()` (its log) in the error. */
+export async function waitReady(base: string, child: ChildProcess, what: string, tail: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready\n${tail()}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs / 1000} s\n${tail()}`);
+    await sleep(100);
+  }
+}
+
+/** Coffer from dist/, run as `npm start` runs it (its flags and environment), plus `nodeArgs`. */
+export async function startCoffer(opts: { name: string; env: Record<string, string>; cpus?: string | undefined; dir?: string; logLevel?: string; nodeArgs?: string[] }): Promise<Coffer> {
   if (!existsSync(COFFER_MAIN)) throw new Error(`${COFFER_MAIN} is missing: run \`npm run build\` first`);
   const dir = opts.dir ?? tempDir(`coffer-${opts.name}-`);
   const logFile = process.env.BENCH_COFFER_LOG ? path.resolve(process.env.BENCH_COFFER_LOG) : path.join(dir, `${opts.name}.log`);
   const port = await freePort();
+  const start = npmStartNode();
   const env: NodeJS.ProcessEnv = {
     ...cleanEnv(),
     COFFER_HOST: '127.0.0.1',
@@ -124,26 +151,17 @@ export async function startCoffer(opts: { name: string; env: Record<string, stri
     COFFER_ADMIN_PASSWORD: ADMIN_PASSWORD,
     COFFER_LOG_LEVEL: opts.logLevel ?? process.env.BENCH_COFFER_LOG_LEVEL ?? 'info',
     NODE_ENV: 'production',
+    ...start.env,
     ...opts.env,
   };
   const logFd = openSync(logFile, 'a');
   // `exec` keeps taskset's pid as the server's pid (taskset execs node).
-  const [cmd, ...args] = pinned(opts.cpus, [process.execPath, COFFER_MAIN, 'serve']);
+  const [cmd, ...args] = pinned(opts.cpus, [process.execPath, ...start.flags, ...(opts.nodeArgs ?? []), COFFER_MAIN, 'serve']);
   const child = track(spawn(cmd!, args, { cwd: dir, env, stdio: ['ignore', logFd, logFd] }));
   closeSync(logFd);
   const base = `http://127.0.0.1:${port}`;
   const tail = () => (logFile === '/dev/null' || !existsSync(logFile) ? '' : readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n'));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${opts.name} exited (${child.exitCode ?? child.signalCode}) before it was ready\n${tail()}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${opts.name} not ready after 60 s\n${tail()}`);
-    await sleep(100);
-  }
+  await waitReady(base, child, opts.name, tail);
   return { name: opts.name, base, child, pid: child.pid!, logFile, dir };
 }
 

@@ -1,28 +1,17 @@
 /**
- * One real `coffer serve` process from dist/ (npm test builds it first), started with npm start's
- * V8 flags on a throwaway data directory and a free port: for tests about the process itself
- * (memory, what it loads), where an in-process server would not tell the truth.
+ * One real `coffer serve` process from dist/ (npm test builds it first), run as `npm start` runs
+ * it (flags and environment), on a throwaway data directory and a free port: for tests about the
+ * process itself (memory, what it loads), where an in-process server would not tell the truth.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, npmStartNode } from '../../bench/lib.js';
 
-/** The flags and environment `npm start` gives node (package.json): keep them in step. */
-export const START_ENV = { MALLOC_ARENA_MAX: '2' };
-export const START_FLAGS = ['--max-semi-space-size=2', '--single-threaded-gc', '--heap-growing-percent=50'];
+export { freePort };
 
 export const BUILT_ADMIN_PASSWORD = 'built-admin-password';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface BuiltServer {
   child: ChildProcess;
@@ -37,8 +26,9 @@ export interface BuiltServer {
 export async function startBuiltServer(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BuiltServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'coffer-built-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [...START_FLAGS, ...nodeArgs, path.resolve('dist/main.js'), 'serve'], {
-    env: { ...process.env, ...START_ENV, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: BUILT_ADMIN_PASSWORD, COFFER_LOG_LEVEL: 'warn', ...env },
+  const start = npmStartNode();
+  const child = spawn(process.execPath, [...start.flags, ...nodeArgs, path.resolve('dist/main.js'), 'serve'], {
+    env: { ...process.env, ...start.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: BUILT_ADMIN_PASSWORD, COFFER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;

@@ -6,10 +6,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../bench/lib.js';
 
 const run = promisify(execFile);
 const SCRIPT = path.resolve('scripts/ceph-rgw.sh');
@@ -45,15 +45,6 @@ async function withSettings(rgw: Omit<Rgw, 'settings'>, dir: string): Promise<Rg
       COFFER_S3_KEY_FILE: keyFile,
     }),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRgw(): Promise<Rgw> {

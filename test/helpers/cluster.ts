@@ -1,15 +1,15 @@
 /**
- * Several real Coffer processes (`node dist/main.js serve`, as an operator runs them) over one
+ * Several real Coffer processes (`node dist/main.js serve`, as `npm start` runs it) over one
  * PostgreSQL schema and one S3 bucket, each with a data directory of its own: what they share,
  * they share through the database and the store only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort, npmStartNode } from '../../bench/lib.js';
 import { freshBucket, type Rgw } from './ceph.js';
 
 export const PG_URL = process.env.COFFER_TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -34,15 +34,6 @@ export interface Cluster {
   /** Another node on the same database and store (a restart, say); `env` changes its settings. */
   start(name: string, env?: Record<string, string>): Promise<Node>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(base: string, child: ChildProcess, ms = 60_000): Promise<void> {
@@ -82,8 +73,9 @@ export async function startCluster(count: number, rgw: Rgw, env: Record<string, 
     const dir = await mkdtemp(path.join(tmpdir(), `coffer-${name}-`));
     dirs.push(dir);
     const port = await freePort();
-    const child = spawn(process.execPath, [path.resolve('dist/main.js'), 'serve'], {
-      env: { ...process.env, ...shared, ...extra, COFFER_PORT: String(port), COFFER_DATA_DIR: dir },
+    const run = npmStartNode();
+    const child = spawn(process.execPath, [...run.flags, path.resolve('dist/main.js'), 'serve'], {
+      env: { ...process.env, ...run.env, ...shared, ...extra, COFFER_PORT: String(port), COFFER_DATA_DIR: dir },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -6,24 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { freePort } from '../../bench/lib.js';
 
 const MAIN = path.resolve('src/main.ts');
 let dataDir: string;
 before(async () => (dataDir = await mkdtemp(path.join(tmpdir(), 'coffer-e2e-'))));
 after(() => rm(dataDir, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function coffer(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
