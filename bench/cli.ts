@@ -2,14 +2,17 @@
  * bench/cli.ts — the coffer CLI moving a large file, against curl doing the same, on the
  * filesystem store and on Ceph RGW (booted with scripts/ceph-rgw.sh, as bench/parcels.ts does).
  *
- *   npm run build && npx tsx bench/cli.ts       (BENCH_SIZE_MIB=1024, BENCH_BACKENDS=fs,s3; ~3 minutes)
+ *   npm run build && npx tsx bench/cli.ts       (BENCH_SIZE_MIB=1024, BENCH_BACKENDS=fs,s3, BENCH_RUNS=3; ~8 minutes)
  *
  * For each backend, one Coffer (dist/main.js serve) and one random file; in turn:
  *   curl up     curl -T file -H 'Authorization: Bearer …' PUT /v1/objects/curl.bin
  *   coffer up   coffer upload file cli.bin -q            (COFFER_URL and COFFER_TOKEN set)
  *   curl down   curl -o out GET /v1/objects/curl.bin
- *   coffer down coffer download cli.bin out -q
- * Each runs under /usr/bin/time for its peak RSS. Printed: MiB/s, CLI/curl, the CLI's peak RSS.
+ *   coffer down coffer download cli.bin out -q              (checked against the SHA-256 as it arrives)
+ *               coffer download cli.bin out -q --no-verify  (compared with the same curl run)
+ * BENCH_RUNS times (default 3), each after a `sync`, under /usr/bin/time for its peak RSS and CPU
+ * time. Printed, from the run of median time: MiB/s, CLI/curl, the CLI's peak RSS (highest of all
+ * runs), and both clients' CPU seconds (user+sys).
  * The downloads are checked byte for byte (SHA-256) against the file.
  */
 import { execFile } from 'node:child_process';
@@ -25,6 +28,7 @@ import { ADMIN_PASSWORD, COFFER_MAIN, login, onCleanup, ROOT, runMain, startCoff
 const run = promisify(execFile);
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'fs,s3').split(',');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -32,13 +36,27 @@ async function sha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Runs a command under /usr/bin/time: wall seconds and peak RSS (MiB). */
-async function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; rssMiB: number }> {
+interface Measured {
+  seconds: number;
+  rssMiB: number;
+  /** CPU seconds, user and system. */
+  user: number;
+  sys: number;
+}
+
+/** Runs a command under /usr/bin/time: wall seconds, peak RSS (MiB), CPU seconds. */
+async function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
   const t0 = performance.now();
-  const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss_kib=%M', cmd, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+  const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss_kib=%M user=%U sys=%S', cmd, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
   const seconds = (performance.now() - t0) / 1000;
-  const kib = Number(/maxrss_kib=(\d+)/.exec(stderr)?.[1] ?? NaN);
-  return { seconds, rssMiB: kib / 1024 };
+  const m = /maxrss_kib=(\d+) user=([\d.]+) sys=([\d.]+)/.exec(stderr);
+  return { seconds, rssMiB: Number(m?.[1] ?? NaN) / 1024, user: Number(m?.[2] ?? NaN), sys: Number(m?.[3] ?? NaN) };
+}
+
+/** The run of median time among `runs` (its CPU with it), and the highest peak RSS of all. */
+function median(runs: Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, rssMiB: Math.max(...runs.map((r) => r.rssMiB)) };
 }
 
 async function backend(name: string, env: Record<string, string>, file: string, digest: string, work: string): Promise<string[][]> {
@@ -48,31 +66,48 @@ async function backend(name: string, env: Record<string, string>, file: string, 
   const cliEnv = { ...process.env, COFFER_URL: coffer.base, COFFER_TOKEN: token, XDG_CONFIG_HOME: path.join(work, 'xdg') };
   const out = path.join(work, 'out.bin');
   const cli = (args: string[]) => measured(process.execPath, [COFFER_MAIN, ...args], cliEnv);
-
-  process.stderr.write(`${name}: curl up… `);
-  const curlUp = await measured('curl', ['-sS', '-f', '-o', '/dev/null', '-T', file, '-H', auth, '-H', 'content-type: application/octet-stream', `${coffer.base}/v1/objects/curl.bin`]);
-  process.stderr.write('coffer up… ');
-  const cliUp = await cli(['upload', file, 'cli.bin', '-q']);
-  process.stderr.write('curl down… ');
-  const curlDown = await measured('curl', ['-sS', '-f', '-o', out, '-H', auth, `${coffer.base}/v1/objects/curl.bin`]);
-  if ((await sha256(out)) !== digest) throw new Error(`${name}: curl's download differs from the file`);
-  await rm(out);
-  process.stderr.write('coffer down…\n');
-  const cliDown = await cli(['download', 'cli.bin', out, '-q']);
-  if ((await sha256(out)) !== digest) throw new Error(`${name}: the CLI's download differs from the file`);
-  await rm(out);
+  // Each transfer starts with nothing dirty in the page cache: the previous one's writes are not
+  // flushed during it.
+  const settled = async <T>(f: () => Promise<T>): Promise<T> => {
+    await run('sync');
+    return f();
+  };
+  const downloaded = async (who: string) => {
+    if ((await sha256(out)) !== digest) throw new Error(`${name}: ${who}'s download differs from the file`);
+    await rm(out);
+  };
+  const runs: Record<'curlUp' | 'cliUp' | 'curlDown' | 'cliDown' | 'cliDownUnverified', Measured[]> = { curlUp: [], cliUp: [], curlDown: [], cliDown: [], cliDownUnverified: [] };
+  for (let i = 1; i <= RUNS; i++) {
+    process.stderr.write(`${name} run ${i}/${RUNS}: curl up… `);
+    runs.curlUp.push(await settled(() => measured('curl', ['-sS', '-f', '-o', '/dev/null', '-T', file, '-H', auth, '-H', 'content-type: application/octet-stream', `${coffer.base}/v1/objects/curl.bin`])));
+    process.stderr.write('coffer up… ');
+    runs.cliUp.push(await settled(() => cli(['upload', file, 'cli.bin', '-q'])));
+    process.stderr.write('curl down… ');
+    runs.curlDown.push(await settled(() => measured('curl', ['-sS', '-f', '-o', out, '-H', auth, `${coffer.base}/v1/objects/curl.bin`])));
+    await downloaded('curl');
+    process.stderr.write('coffer down… ');
+    runs.cliDown.push(await settled(() => cli(['download', 'cli.bin', out, '-q'])));
+    await downloaded('the CLI');
+    process.stderr.write('coffer down --no-verify…\n');
+    runs.cliDownUnverified.push(await settled(() => cli(['download', 'cli.bin', out, '-q', '--no-verify'])));
+    await downloaded('the CLI (--no-verify)');
+  }
   coffer.child.kill('SIGTERM');
+  const [curlUp, cliUp, curlDown, cliDown, cliDownUnverified] = [runs.curlUp, runs.cliUp, runs.curlDown, runs.cliDown, runs.cliDownUnverified].map(median) as [Measured, Measured, Measured, Measured, Measured];
 
   const mibps = (s: number) => SIZE_MIB / s;
-  const row = (dir: string, c: { seconds: number }, k: { seconds: number; rssMiB: number }) => [
+  const cpu = (m: Measured) => `${m.user.toFixed(1)}+${m.sys.toFixed(1)}`;
+  const row = (dir: string, c: Measured, k: Measured) => [
     name,
     dir,
     mibps(c.seconds).toFixed(0),
     mibps(k.seconds).toFixed(0),
     `${((mibps(k.seconds) / mibps(c.seconds)) * 100).toFixed(0)}%`,
     k.rssMiB.toFixed(0),
+    cpu(c),
+    cpu(k),
   ];
-  return [row('upload', curlUp, cliUp), row('download', curlDown, cliDown)];
+  return [row('upload', curlUp, cliUp), row('download', curlDown, cliDown), row('download --no-verify', curlDown, cliDownUnverified)];
 }
 
 async function main(): Promise<void> {
@@ -88,9 +123,9 @@ async function main(): Promise<void> {
   const digest = await sha256(file);
   process.stderr.write('done\n');
 
-  const rows = [['backend', 'direction', 'curl MiB/s', 'coffer MiB/s', 'coffer/curl', 'coffer peak RSS MiB']];
+  const rows = [['backend', 'direction', 'curl MiB/s', 'coffer MiB/s', 'coffer/curl', 'coffer peak RSS MiB', 'curl CPU s (user+sys)', 'coffer CPU s']];
   if (BACKENDS.includes('fs')) rows.push(...(await backend('fs', {}, file, digest, work)));
-  if (!BACKENDS.includes('s3')) return void console.log(`\n${table(rows)}`);
+  if (!BACKENDS.includes('s3')) return void console.log(`\n${SIZE_MIB} MiB through Coffer: the coffer CLI against curl (median of ${RUNS} runs)\n\n${table(rows)}`);
 
   const rgwDir = path.join(work, 'ceph');
   const rgwEnv = { ...process.env, RGW_PORT: String(await freePort()), MON_PORT: String(await freePort()) };
@@ -103,7 +138,7 @@ async function main(): Promise<void> {
   const s3 = { COFFER_STORAGE_BACKEND: 's3', COFFER_S3_ENDPOINT: vars.S3_ENDPOINT!, COFFER_S3_FORCE_PATH_STYLE: 'true', COFFER_S3_BUCKET: 'coffer', COFFER_S3_KEY_FILE: keyFile };
   rows.push(...(await backend('s3', s3, file, digest, work)));
 
-  console.log(`\n${SIZE_MIB} MiB through Coffer: the coffer CLI against curl, same server, same file\n`);
+  console.log(`\n${SIZE_MIB} MiB through Coffer: the coffer CLI against curl, same server, same file (median of ${RUNS} runs)\n`);
   console.log(table(rows));
 }
 

@@ -5,17 +5,17 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, describeSettings, loadConfig } from './config.js';
 import { registerAuth } from './cli/auth.js';
-import { makeCert, type CertOptions } from './cli/cert.js';
+import type { CertOptions } from './cli/cert.js';
 import type { CliContext } from './cli/context.js';
 import { describeError, EXIT, EXIT_CODES_HELP } from './cli/errors.js';
-import { printJwks } from './cli/jwks.js';
-import { keygen } from './cli/keygen.js';
 import { registerKeys } from './cli/keys.js';
 import { registerKv } from './cli/kv.js';
 import { registerObjects } from './cli/objects.js';
-import { serve } from './cli/serve.js';
 import { registerToken } from './cli/token.js';
 import { registerUsers } from './cli/users.js';
+
+// Each command imports what it needs when it runs (serve the server, jwks and the offline resets
+// the database, token verify jose): a transfer loads commander, the client and node:http only.
 
 /** The one place that reads the environment: settings, the CLI's variables, and COFFER_DEBUG for stack traces. */
 const env = process.env;
@@ -55,7 +55,7 @@ program
   .description('start the HTTP server (embedded defaults: ./coffer-data, http://127.0.0.1:8080)')
   .option('-c, --config <file>', 'JSON file of settings (keys like "port", "data_dir"); COFFER_* variables win')
   .addHelpText('after', `\nSettings (environment variables):\n${describeSettings()}\n\nExample:\n  COFFER_PORT=9090 COFFER_ADMIN_PASSWORD=change-me-please coffer serve\n`)
-  .action((options: { config?: string }) => serve(configOf(options)));
+  .action(async (options: { config?: string }) => (await import('./cli/serve.js')).serve(configOf(options)));
 
 program
   .command('jwks')
@@ -63,7 +63,7 @@ program
   .option('--pem', 'as PEM (SPKI) instead of a JWK set')
   .option('-c, --config <file>', 'JSON file of settings')
   .addHelpText('after', '\nExample:\n  coffer jwks --pem > coffer-public.pem\n')
-  .action((options: { pem?: boolean; config?: string }) => printJwks(configOf(options), options));
+  .action(async (options: { pem?: boolean; config?: string }) => (await import('./cli/jwks.js')).printJwks(configOf(options), options));
 
 program
   .command('keygen')
@@ -72,7 +72,7 @@ program
   .option('--user <name>', 'whose keys', 'example')
   .option('--type <type>', 'rsa (2048), ed25519 or p256', 'rsa')
   .addHelpText('after', '\nExample:\n  coffer keygen --location keys --user example --type p256\n  (refuses to overwrite existing files)\n')
-  .action(keygen);
+  .action(async (options: { location: string; user: string; type: string }) => (await import('./cli/keygen.js')).keygen(options));
 
 program
   .command('cert')
@@ -84,7 +84,7 @@ program
   .option('--force', 'replace existing files')
   .option('--json', 'print the files and the fingerprint as JSON')
   .addHelpText('after', '\nNot for production: clients must be told to trust it.\n\nExamples:\n  coffer cert && COFFER_TLS_CERT=tls/cert.pem COFFER_TLS_KEY=tls/key.pem coffer serve\n  coffer cert -n coffer.test -n 192.168.1.20 --days 30')
-  .action((options: CertOptions) => makeCert(ctx, options));
+  .action(async (options: CertOptions) => (await import('./cli/cert.js')).makeCert(ctx, options));
 
 registerAuth(program, ctx);
 registerKv(program, ctx);

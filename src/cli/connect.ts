@@ -91,3 +91,17 @@ export async function withClient<T>(ctx: CliContext, fn: (c: Connection) => Prom
     await connection.flush();
   }
 }
+
+/**
+ * The access token to send now, refreshed first when it is known to expire within 10 s, for the
+ * CLI's own requests beside the client (raw-http.ts). Undefined when there is none.
+ */
+export async function freshAccessToken(client: Coffer): Promise<string | undefined> {
+  const t = client.tokens();
+  if (!t?.accessToken) return undefined;
+  if (t.refreshToken && t.expiresAt !== undefined && t.expiresAt - 10_000 <= Date.now()) {
+    await client.refresh();
+    return client.tokens()?.accessToken;
+  }
+  return t.accessToken;
+}

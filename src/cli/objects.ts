@@ -1,167 +1,16 @@
 /**
  * Objects (parcels): `coffer objects upload|download|ls|inspect|rm|presign`, with `upload`,
- * `download`, `inspect` and `presign` also at the top level. Transfers stream: a file goes up as a
- * Blob read from disk (so a refused token can be refreshed and the upload retried), a download is
- * written to a temporary file beside the target, checked against the server's SHA-256, then renamed.
+ * `download`, `inspect` and `presign` also at the top level. The transfers live in upload.ts and
+ * download.ts, imported when one of them runs; ls, inspect, rm and presign are here.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rename, stat, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import type { Coffer, UploadedObject } from '../client/index.js';
 import { withClient } from './connect.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
-import { guessContentType } from './kv.js';
 import { printJson, printTable, shortTime } from './output.js';
-import { formatBytes, progressBar } from './progress.js';
-
-interface UploadOptions {
-  contentType?: string;
-  checksum?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
-
-/** Every file below `dir`, as paths relative to it with / separators, in a stable order. */
-async function walk(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  const entries = await readdir(path.join(dir, prefix), { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const e of entries) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await walk(dir, rel)));
-    else if (e.isFile()) out.push(rel);
-  }
-  return out;
-}
-
-const READ_CHUNK = 1024 * 1024;
-
-async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file, { highWaterMark: READ_CHUNK }), hash);
-  return hash.digest('hex');
-}
-
-async function uploadFile(ctx: CliContext, client: Coffer, file: string, target: string, o: UploadOptions, signal: AbortSignal): Promise<UploadedObject> {
-  const { size } = await stat(file);
-  const bar = progressBar(ctx, target, size, { quiet: o.quiet });
-  try {
-    const sha256 = o.checksum ? await sha256OfFile(file) : undefined;
-    // A file stream, not fs.openAsBlob: Node 20 reads a file Blob's stream ahead without
-    // backpressure, and a 1 GiB upload held the whole file in memory.
-    const body = Readable.toWeb(createReadStream(file, { highWaterMark: READ_CHUNK })) as ReadableStream<Uint8Array>;
-    const answer = await client.objects.upload(target, body, {
-      size,
-      contentType: o.contentType ?? guessContentType(file),
-      ...(sha256 ? { sha256 } : {}),
-      onProgress: (sent, total) => bar.update(sent, total),
-      signal,
-    });
-    bar.finish();
-    return answer;
-  } catch (e) {
-    bar.abort();
-    throw e;
-  }
-}
-
-/** Ctrl-C aborts the transfer in flight (the server then keeps nothing of it). */
-function interruptible(): { signal: AbortSignal; done(): void } {
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  return { signal: controller.signal, done: () => process.removeListener('SIGINT', onSigint) };
-}
-
-async function upload(ctx: CliContext, source: string, dest: string | undefined, o: UploadOptions): Promise<void> {
-  await withClient(ctx, async ({ client }) => {
-    const { signal, done } = interruptible();
-    try {
-      const results: UploadedObject[] = [];
-      let single = true;
-      const report = (r: UploadedObject) => {
-        results.push(r);
-        if (!o.json) ctx.stdout.write(`${r.path}\t${r.size}\t${r.sha256}\n`);
-      };
-      if (source === '-') {
-        if (!dest || dest.endsWith('/')) throw usageError('uploading stdin needs the object path', 'e.g. tar c dir | coffer upload - backups/dir.tar');
-        const bar = progressBar(ctx, dest, undefined, { quiet: o.quiet });
-        const body = Readable.toWeb(ctx.stdin as Readable) as ReadableStream<Uint8Array>;
-        try {
-          report(await client.objects.upload(dest, body, { contentType: o.contentType ?? 'application/octet-stream', onProgress: (n) => bar.update(n), signal }));
-          bar.finish();
-        } catch (e) {
-          bar.abort();
-          throw e;
-        }
-      } else {
-        const info = await stat(source);
-        if (info.isDirectory()) {
-          // A directory goes up under dest (default: its own name), keeping its tree.
-          const base = dest === undefined ? `${path.basename(path.resolve(source))}/` : dest === '' || dest.endsWith('/') ? dest : `${dest}/`;
-          const files = await walk(source);
-          single = false;
-          if (files.length === 0) throw usageError(`${source} holds no files`);
-          for (const rel of files) report(await uploadFile(ctx, client, path.join(source, rel), base + rel, o, signal));
-          if (!o.json) ctx.stderr.write(`Uploaded ${files.length} file${files.length === 1 ? '' : 's'} to ${base}\n`);
-        } else {
-          const target = dest === undefined ? path.basename(source) : dest.endsWith('/') ? dest + path.basename(source) : dest;
-          report(await uploadFile(ctx, client, source, target, o, signal));
-        }
-      }
-      if (o.json) printJson(ctx, single ? results[0] : results);
-    } finally {
-      done();
-    }
-  });
-}
-
-async function download(ctx: CliContext, objectPath: string, dest: string | undefined, o: { quiet?: boolean; json?: boolean }): Promise<void> {
-  await withClient(ctx, async ({ client }) => {
-    const { signal, done } = interruptible();
-    let target = dest ?? path.basename(objectPath);
-    if (target !== '-') {
-      const existing = await stat(target).catch(() => undefined);
-      if (existing?.isDirectory() || target.endsWith('/')) target = path.join(target, path.basename(objectPath));
-    }
-    const label = objectPath;
-    try {
-      const d = await client.objects.download(objectPath, { signal });
-      const bar = progressBar(ctx, label, d.length >= 0 ? d.length : undefined, { quiet: o.quiet });
-      const hash = createHash('sha256');
-      let received = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          received += chunk.length;
-          hash.update(chunk);
-          bar.update(received);
-          cb(null, chunk);
-        },
-      });
-      const source = Readable.fromWeb(d.body as import('node:stream/web').ReadableStream<Uint8Array>);
-      const tmp = target === '-' ? undefined : path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.part`);
-      try {
-        await pipeline(source, counter, tmp ? createWriteStream(tmp, { flags: 'wx' }) : (ctx.stdout as NodeJS.WritableStream), { end: tmp !== undefined });
-        const sha256 = hash.digest('hex');
-        if (d.sha256 && d.sha256 !== sha256) throw new CliError(`the bytes received do not match the object's SHA-256 (${d.sha256})`, EXIT.generic, 'download again');
-        if (tmp) await rename(tmp, target);
-        bar.finish();
-        if (o.json) printJson(ctx, { path: objectPath, file: target, size: received, sha256, content_type: d.contentType });
-      } catch (e) {
-        bar.abort();
-        if (tmp) await unlink(tmp).catch(() => undefined);
-        throw e;
-      }
-    } finally {
-      done();
-    }
-  });
-}
+import { formatBytes } from './progress.js';
+import type { UploadOptions } from './upload.js';
+import type { DownloadOptions } from './download.js';
 
 function addUpload(parent: Command, ctx: CliContext): void {
   parent
@@ -184,19 +33,34 @@ Examples:
   coffer upload ./photos                         # -> photos/... (recursively)
   tar c src | coffer upload - backups/src.tar`,
     )
-    .action((source: string, dest: string | undefined, o: UploadOptions) => upload(ctx, source, dest, o));
+    .action(async (source: string, dest: string | undefined, o: UploadOptions) => (await import('./upload.js')).upload(ctx, source, dest, o));
 }
 
 function addDownload(parent: Command, ctx: CliContext): void {
   parent
     .command('download')
-    .description('download an object to a file, or to stdout with -')
-    .argument('<path>', 'the object')
+    .description('download an object to a file or stdout, or with -r every object under a prefix into a directory')
+    .argument('<path>', 'the object (with -r: a prefix, taken as a folder)')
     .argument('[dest]', 'a file, a directory, or - for stdout (default: its name, here)')
+    .option('-r, --recursive', 'every object under the prefix, into dest keeping the tree below the prefix (default dest: the prefix\'s last name)')
+    .option('--no-verify', 'skip the SHA-256 check (faster where the CPU is scarce; the length is still checked)')
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print what was written as JSON (not with -)')
-    .addHelpText('after', '\nThe bytes are checked against the object\'s SHA-256; a partial download leaves no file.\n\nExamples:\n  coffer download isos/big.iso\n  coffer download isos/big.iso /tmp/\n  coffer download backups/src.tar - | tar x')
-    .action((p: string, dest: string | undefined, o: { quiet?: boolean; json?: boolean }) => download(ctx, p, dest, o));
+    .addHelpText(
+      'after',
+      `
+The bytes are checked against the object's SHA-256 as they arrive (unless --no-verify); a
+partial download leaves no file. With -r, an object whose path is not a plain path below the prefix (".." or empty
+segments) is not written, and the exit code is then 1.
+
+Examples:
+  coffer download isos/big.iso
+  coffer download isos/big.iso /tmp/
+  coffer download backups/src.tar - | tar x
+  coffer download -r photos/                     # -> ./photos/... (the mirror of coffer upload ./photos)
+  coffer download -r site/2024 /var/www/2024`,
+    )
+    .action(async (p: string, dest: string | undefined, o: DownloadOptions) => (await import('./download.js')).download(ctx, p, dest, o));
 }
 
 function addInspect(parent: Command, ctx: CliContext): void {

@@ -11,9 +11,14 @@ export interface Progress {
   finish(): void;
   /** Clears the line without a final state (on failure). */
   abort(): void;
+  /**
+   * Redraws from `read()` (bytes done so far) every 100 ms until the returned function is called:
+   * the transfer itself then pays nothing per chunk. Without a bar it does nothing.
+   */
+  follow(read: () => number): () => void;
 }
 
-const NONE: Progress = { update() {}, finish() {}, abort() {} };
+const NONE: Progress = { update() {}, finish() {}, abort() {}, follow: () => () => {} };
 const REDRAW_MS = 100;
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -73,15 +78,19 @@ export function progressBar(ctx: CliContext, label: string, total?: number, opti
     err.write(`\r\x1b[2K${name}${bar}${tail}`);
   };
 
+  const redraw = (n: number, now: number) => {
+    done = n;
+    last = now;
+    samples.push([now, n]);
+    draw(false);
+  };
+
   return {
     update(n, t) {
       done = n;
       if (t !== undefined) size = t;
       const now = performance.now();
-      if (now - last < REDRAW_MS) return;
-      last = now;
-      samples.push([now, n]);
-      draw(false);
+      if (now - last >= REDRAW_MS) redraw(n, now);
     },
     finish() {
       draw(true);
@@ -89,6 +98,14 @@ export function progressBar(ctx: CliContext, label: string, total?: number, opti
     },
     abort() {
       err.write('\r\x1b[2K');
+    },
+    follow(read) {
+      const timer = setInterval(() => redraw(read(), performance.now()), REDRAW_MS);
+      timer.unref();
+      return () => {
+        clearInterval(timer);
+        done = read();
+      };
     },
   };
 }

@@ -5,7 +5,10 @@
  * server is not asked whether the token was revoked: that is `coffer whoami` (GET /v1/verify).
  */
 import { readFile } from 'node:fs/promises';
-import { createLocalJWKSet, decodeProtectedHeader, importSPKI, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
+
+/** jose, loaded when a token is verified (the other commands do without it). */
+type Jose = typeof import('jose');
 import type { Command } from 'commander';
 import { cliClient, normalizeUrl } from './connect.js';
 import type { CliContext } from './context.js';
@@ -22,7 +25,7 @@ export interface VerifyOptions {
 
 const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'];
 
-async function keysFromFile(file: string): Promise<JWTVerifyGetKey> {
+async function keysFromFile(jose: Jose, file: string): Promise<JWTVerifyGetKey> {
   const text = await readFile(file, 'utf8');
   if (text.includes('-----BEGIN')) {
     // `coffer jwks --pem` prints one PEM per key; the token's header says which algorithm.
@@ -32,7 +35,7 @@ async function keysFromFile(file: string): Promise<JWTVerifyGetKey> {
       let lastError: unknown;
       for (const pem of pems) {
         try {
-          return await importSPKI(pem, header.alg ?? 'EdDSA');
+          return await jose.importSPKI(pem, header.alg ?? 'EdDSA');
         } catch (e) {
           lastError = e;
         }
@@ -47,22 +50,23 @@ async function keysFromFile(file: string): Promise<JWTVerifyGetKey> {
     throw usageError(`${file} is neither a JWK set (JSON) nor a PEM public key`);
   }
   if (!Array.isArray(set.keys)) throw usageError(`${file} is JSON but not a JWK set ({"keys": [...]})`);
-  return createLocalJWKSet(set);
+  return jose.createLocalJWKSet(set);
 }
 
 export async function verifyToken(ctx: CliContext, tokenArg: string, options: VerifyOptions, remoteJwks: () => Promise<JSONWebKeySet>): Promise<void> {
   const token = (tokenArg === '-' ? await readStdinLine(ctx) : tokenArg).trim();
+  const jose = await import('jose');
   let alg: string | undefined;
   try {
-    alg = decodeProtectedHeader(token).alg;
+    alg = jose.decodeProtectedHeader(token).alg;
   } catch {
     throw usageError('that is not a JWT (three base64url parts separated by dots)');
   }
   if (alg === 'HS256') throw usageError('HS256 tokens are checked with the shared secret, not a public key', 'ask the server: COFFER_TOKEN=<token> coffer whoami');
-  const keys = options.jwks ? await keysFromFile(options.jwks) : createLocalJWKSet(await remoteJwks());
+  const keys = options.jwks ? await keysFromFile(jose, options.jwks) : jose.createLocalJWKSet(await remoteJwks());
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, keys, {
+    ({ payload } = await jose.jwtVerify(token, keys, {
       algorithms: ALGORITHMS,
       typ: 'at+jwt',
       clockTolerance: 30,

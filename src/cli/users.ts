@@ -9,7 +9,6 @@ import type { CliContext } from './context.js';
 import { usageError } from './errors.js';
 import { printJson, printTable, shortTime } from './output.js';
 import { promptHidden, readPassword } from './prompt.js';
-import { resetPassword } from './reset.js';
 
 type ConfigOf = (options: { config?: string }) => Config;
 
@@ -146,8 +145,8 @@ change within a second. The user's sessions and tokens end.`;
     .option('-c, --config <file>', 'the server\'s JSON settings file')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `${offlineHelp}\n\nExample:\n  COFFER_DATA_DIR=/var/lib/coffer coffer user reset-password alain`)
-    .action((name: string, o: { passwordStdin?: boolean; config?: string; json?: boolean }) =>
-      resetPassword(ctx, configOf(o), name, { passwordStdin: o.passwordStdin, admin: false, json: o.json }),
+    .action(async (name: string, o: { passwordStdin?: boolean; config?: string; json?: boolean }) =>
+      (await import('./reset.js')).resetPassword(ctx, configOf(o), name, { passwordStdin: o.passwordStdin, admin: false, json: o.json }),
     );
 
   const admin = program.command('admin').description('offline recovery on the server\'s database: reset');
@@ -159,8 +158,10 @@ change within a second. The user's sessions and tokens end.`;
     .option('-c, --config <file>', 'the server\'s JSON settings file')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `${offlineHelp}\n\nExamples:\n  coffer admin reset\n  printf "%s\\n" "$PW" | COFFER_DATA_DIR=./coffer-data coffer admin reset root --password-stdin`)
-    .action((name: string | undefined, o: { passwordStdin?: boolean; config?: string; json?: boolean }) => {
+    .action(async (name: string | undefined, o: { passwordStdin?: boolean; config?: string; json?: boolean }) => {
       const config = configOf(o);
+      // The database and the password hasher, loaded for this command only.
+      const { resetPassword } = await import('./reset.js');
       return resetPassword(ctx, config, name ?? config.adminUser, { passwordStdin: o.passwordStdin, admin: true, json: o.json });
     });
 }

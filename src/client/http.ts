@@ -153,7 +153,8 @@ export class Transport {
     const init: RequestInit & { duplex?: 'half' } = { method: options.method ?? 'GET', headers };
     if (body !== undefined && body !== null) init.body = body;
     // A streamed request body (Node's fetch, and browsers that stream uploads) needs duplex: 'half'.
-    if (body instanceof ReadableStream) init.duplex = 'half';
+    // (So does an async iterable, which Node's fetch takes as a body.)
+    if (body instanceof ReadableStream || (typeof body === 'object' && body !== null && Symbol.asyncIterator in body)) init.duplex = 'half';
     if (options.signal) init.signal = options.signal;
     try {
       return await this.fetchFn(this.urlOf(path, options.query), init);

@@ -2,7 +2,7 @@
 import { encodePath } from './bytes.js';
 import { CofferError, errorFromThrown } from './errors.js';
 import { jsonOf, type Transport } from './http.js';
-import { counting, isReplayable, knownSize, toStream, type UploadBody } from './streams.js';
+import { counting, countingIterable, isReplayable, knownSize, passesIterables, toStream, type UploadBody } from './streams.js';
 import type { ObjectListing, ObjectView, ObjectWritten } from './types.js';
 
 export interface UploadOptions {
@@ -28,8 +28,13 @@ export interface DownloadOptions {
 }
 
 export interface Download {
-  /** The bytes, read as they arrive. Read or cancel it. */
-  body: ReadableStream<Uint8Array>;
+  /** The bytes, read as they arrive. Read or cancel it (built when first asked for). */
+  readonly body: ReadableStream<Uint8Array>;
+  /**
+   * The answer itself, for a caller that reads its body another way (the CLI takes the Node
+   * stream beneath it). Read this or `body`, not both.
+   */
+  response: Response;
   /** The whole object's size (with a range, the part is `length` bytes). */
   size: number;
   /** The bytes this answer carries. */
@@ -76,8 +81,12 @@ export class ObjectsApi {
       'content-length': total !== undefined ? String(total) : undefined,
     };
     const onProgress = o.onProgress;
-    const make = (): BodyInit =>
-      onProgress || !isReplayable(body) ? (onProgress ? toStream(body).pipeThrough(counting(onProgress, total)) : toStream(body)) : (body as BodyInit);
+    const make = (): BodyInit => {
+      // In Node, fetch takes an async iterable (a file stream) as it is: no web-stream hop per chunk.
+      if (passesIterables(body)) return (onProgress ? countingIterable(body, onProgress, total) : body) as unknown as BodyInit;
+      if (onProgress) return toStream(body).pipeThrough(counting(onProgress, total));
+      return isReplayable(body) ? (body as BodyInit) : toStream(body);
+    };
     const res = await this.http.request(url, { method, headers, body: isReplayable(body) ? make : make(), signal: o.signal });
     const answer = await jsonOf<ObjectWritten>(res);
     return { ...answer, created: res.status === 201 };
@@ -94,10 +103,17 @@ export class ObjectsApi {
     const length = Number(res.headers.get('content-length') ?? NaN);
     const whole = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
     const size = whole ? Number(whole[1]) : length;
-    let body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    if (o.onProgress && res.status !== 304) body = body.pipeThrough(counting(o.onProgress, Number.isFinite(length) ? length : undefined));
+    let body: ReadableStream<Uint8Array> | undefined;
+    const build = (): ReadableStream<Uint8Array> => {
+      let b = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+      if (o.onProgress && res.status !== 304) b = b.pipeThrough(counting(o.onProgress, Number.isFinite(length) ? length : undefined));
+      return o.signal ? abortable(b, o.signal) : b;
+    };
     return {
-      body: o.signal ? abortable(body, o.signal) : body,
+      get body() {
+        return (body ??= build());
+      },
+      response: res,
       size: Number.isFinite(size) ? size : -1,
       length: Number.isFinite(length) ? length : -1,
       contentType: res.headers.get('content-type') ?? 'application/octet-stream',

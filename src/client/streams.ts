@@ -57,3 +57,25 @@ export function counting(onProgress: (bytes: number, total: number | undefined) 
     },
   });
 }
+
+/** Node's fetch (and the CLI's) take an async iterable body; browsers' do not. */
+const IN_NODE = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+
+/** Is this a body to hand to fetch as it is: an async iterable (not a web stream), in Node? */
+export function passesIterables(body: UploadBody): body is AsyncIterable<Uint8Array> {
+  return IN_NODE && !(body instanceof ReadableStream) && typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
+}
+
+/** Passes an async iterable's chunks through, telling `onProgress` how many bytes went by. */
+export async function* countingIterable(
+  body: AsyncIterable<Uint8Array>,
+  onProgress: (bytes: number, total: number | undefined) => void,
+  total: number | undefined,
+): AsyncGenerator<Uint8Array> {
+  let count = 0;
+  for await (const chunk of body) {
+    yield chunk;
+    count += chunk.byteLength;
+    onProgress(count, total);
+  }
+}
