@@ -22,6 +22,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 
 let coffer: Coffer | undefined;
 let username = '';
+let admin = false;
 let flash = '';
 let renderer: () => Promise<void> = async () => {};
 
@@ -35,8 +36,20 @@ export function signedIn(): boolean {
   return coffer !== undefined;
 }
 
-export function beginSession(c: Coffer, name: string): void {
-  [coffer, username] = [c, name];
+/**
+ * `scope` is the token's, from the login or refresh answer: the Users page is shown when it holds
+ * `admin`, as the API's admin routes require (the server still decides every request).
+ */
+export function beginSession(c: Coffer, name: string, scope: string): void {
+  [coffer, username, admin] = [c, name, scope.split(/\s+/).includes('admin')];
+}
+
+export function isAdmin(): boolean {
+  return coffer !== undefined && admin;
+}
+
+export function whoami(): string {
+  return username;
 }
 
 /** The message the login page shows once (why the session ended). */
@@ -88,6 +101,27 @@ export function errorBox(text: string): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, text);
 }
 
+export function noteBox(text: string): HTMLElement {
+  return h('p', { class: 'note', role: 'status' }, text);
+}
+
+/**
+ * A form's submit listener: no page load, `status` cleared, `button` disabled while `action` runs
+ * (so a double click sends once), enabled again however it ends.
+ */
+export function onSubmit(button: HTMLButtonElement, status: HTMLElement, action: () => Promise<void>): (e: Event) => Promise<void> {
+  return async (e: Event) => {
+    e.preventDefault();
+    status.replaceChildren();
+    button.disabled = true;
+    try {
+      await action();
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
 /** Runs an action; a session that has ended sends the user to the login page with a message. */
 export async function guard<T>(action: () => Promise<T>, show: (text: string) => void): Promise<T | undefined> {
   try {
@@ -105,6 +139,7 @@ export async function guard<T>(action: () => Promise<T>, show: (text: string) =>
 export function endSession(text: string): void {
   coffer = undefined;
   username = '';
+  admin = false;
   sessionStorage.removeItem(REFRESH_KEY);
   flash = text;
   navigate('/login');
@@ -149,7 +184,7 @@ export function shell(...content: Child[]): HTMLElement {
   return h('div', { class: 'shell' },
     h('header', {},
       h('strong', { class: 'brand' }, 'Coffer'),
-      h('nav', { 'aria-label': 'Main' }, section('/kv/', 'Key/value'), section('/files/', 'Files'), section('/keys', 'Keys')),
+      h('nav', { 'aria-label': 'Main' }, section('/kv/', 'Key/value'), section('/files/', 'Files'), section('/keys', 'Keys'), admin && section('/users', 'Users')),
       h('span', { class: 'who' }, username),
       h('button', { type: 'button', id: 'logout', onclick: () => void logout() }, 'Log out'),
     ),
@@ -161,6 +196,7 @@ export async function logout(): Promise<void> {
   const c = coffer;
   coffer = undefined;
   username = '';
+  admin = false;
   sessionStorage.removeItem(REFRESH_KEY);
   try {
     await c?.logout();

@@ -1,5 +1,5 @@
 /** Your own public keys: list, add, remove. */
-import { client, errorBox, guard, h, shell } from './app.js';
+import { client, errorBox, guard, h, noteBox, onSubmit, shell } from './app.js';
 
 
 export async function keysPage(): Promise<HTMLElement> {
@@ -20,7 +20,7 @@ export async function keysPage(): Promise<HTMLElement> {
           status.replaceChildren();
           const done = await guard(async () => { await client().keys.remove(k.id); return true; }, show);
           if (done) {
-            status.replaceChildren(h('p', { class: 'note', role: 'status' }, 'Key removed.'));
+            status.replaceChildren(noteBox('Key removed.'));
             await load();
           }
         },
@@ -43,21 +43,14 @@ export async function keysPage(): Promise<HTMLElement> {
   const add = h('button', { type: 'submit' }, 'Add key');
   const form = h('form', {
     class: 'create',
-    onsubmit: async (e: Event) => {
-      e.preventDefault();
-      status.replaceChildren();
-      add.disabled = true;
-      try {
-        const key = await guard(() => client().keys.add(pem.value.trim(), label.value.trim() ? { label: label.value.trim() } : {}), show);
-        if (!key) return;
-        pem.value = '';
-        label.value = '';
-        status.replaceChildren(h('p', { class: 'note', role: 'status' }, `Key added: ${key.id}.`));
-        await load();
-      } finally {
-        add.disabled = false;
-      }
-    },
+    onsubmit: onSubmit(add, status, async () => {
+      const key = await guard(() => client().keys.add(pem.value.trim(), label.value.trim() ? { label: label.value.trim() } : {}), show);
+      if (!key) return;
+      pem.value = '';
+      label.value = '';
+      status.replaceChildren(noteBox(`Key added: ${key.id}.`));
+      await load();
+    }),
   },
     h('h2', {}, 'Add a key'),
     h('label', { for: 'new-public-key' }, 'Public key (PEM or hex)'), pem,

@@ -1,6 +1,6 @@
 /** The key/value browser: directories with breadcrumbs and paging, a key's value to view and edit. */
 import { CofferError } from '../client/index.js';
-import { breadcrumbs, client, encodeRoute, errorBox, guard, h, link, navigate, rerender, shell } from './app.js';
+import { breadcrumbs, client, encodeRoute, errorBox, guard, h, link, navigate, noteBox, onSubmit, rerender, shell } from './app.js';
 
 
 export async function kvDirPage(dir: string): Promise<HTMLElement> {
@@ -22,11 +22,10 @@ export async function kvDirPage(dir: string): Promise<HTMLElement> {
   const newKey = h('input', { id: 'new-key', name: 'key', required: true, placeholder: 'name or a/nested/name', autocomplete: 'off' });
   const newValue = h('textarea', { id: 'new-value', name: 'value', rows: '4' });
   const asJson = h('input', { id: 'new-json', type: 'checkbox' });
+  const create = h('button', { type: 'submit' }, 'Create');
   const createForm = h('form', {
     class: 'create',
-    onsubmit: async (e: Event) => {
-      e.preventDefault();
-      status.replaceChildren();
+    onsubmit: onSubmit(create, status, async () => {
       const key = dir + newKey.value.replace(/^\/+/, '');
       let value: unknown = newValue.value;
       if (asJson.checked) {
@@ -34,13 +33,13 @@ export async function kvDirPage(dir: string): Promise<HTMLElement> {
       }
       const ok = await guard(() => client().kv.create(key, value), show);
       if (ok) navigate(`/kv/${encodeRoute(key)}`);
-    },
+    }),
   },
     h('h2', {}, 'New key'),
     h('label', { for: 'new-key' }, `Key (in ${dir || 'the root'})`), newKey,
     h('label', { for: 'new-value' }, 'Value'), newValue,
     h('label', { class: 'inline' }, asJson, ' Value is JSON'),
-    h('button', { type: 'submit' }, 'Create'),
+    create,
   );
   await page();
   return shell(breadcrumbs(dir), h('h1', {}, dir ? dir : 'Key/value'), status, list, more, createForm);
@@ -72,7 +71,7 @@ export async function kvKeyPage(key: string): Promise<HTMLElement> {
     try {
       const answer = await client().kv.put(key, value, force || !etag ? {} : { ifMatch: etag });
       etag = answer.etag ?? undefined;
-      status.replaceChildren(h('p', { class: 'note', role: 'status' }, 'Saved.'));
+      status.replaceChildren(noteBox('Saved.'));
     } catch (e) {
       if (e instanceof CofferError && e.status === 412) {
         status.replaceChildren(h('div', { class: 'error conflict', role: 'alert' },

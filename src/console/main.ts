@@ -9,39 +9,35 @@
  * script injection that would read sessionStorage.
  */
 import { CofferError } from '../client/index.js';
-import { BASE, beginSession, errorBox, h, message, navigate, newClient, REFRESH_KEY, route, setFlash, setRenderer, signedIn, takeFlash } from './app.js';
+import { BASE, beginSession, errorBox, h, isAdmin, message, navigate, newClient, noteBox, onSubmit, REFRESH_KEY, route, setFlash, setRenderer, signedIn, takeFlash } from './app.js';
 import { filePage, filesDirPage } from './files.js';
 import { keysPage } from './keys.js';
 import { kvDirPage, kvKeyPage } from './kv.js';
+import { userPage, usersPage } from './users.js';
 
 const app = document.getElementById('app')!;
 
 function loginPage(): HTMLElement {
   const error = h('div', {});
   const flash = takeFlash();
-  const note = flash ? h('p', { class: 'note', role: 'status' }, flash) : null;
+  const note = flash ? noteBox(flash) : null;
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const submit = h('button', { type: 'submit' }, 'Log in');
   const form = h('form', {
     class: 'login',
-    onsubmit: async (e: Event) => {
-      e.preventDefault();
-      error.replaceChildren();
-      submit.disabled = true;
+    onsubmit: onSubmit(submit, error, async () => {
       const c = newClient();
       try {
-        await c.login(user.value, pass.value);
-        beginSession(c, user.value);
+        const answer = await c.login(user.value, pass.value);
+        beginSession(c, user.value, answer.scope);
         navigate('/kv/', true);
       } catch (err) {
         pass.value = '';
         error.replaceChildren(errorBox(message(err)));
         pass.focus();
-      } finally {
-        submit.disabled = false;
       }
-    },
+    }),
   },
     h('h1', {}, 'Log in to Coffer'),
     note,
@@ -74,6 +70,9 @@ async function render(): Promise<void> {
     view = p === '' || p.endsWith('/') ? await filesDirPage(p) : await filePage(p);
   } else if (r === '/keys' || r === '/keys/') {
     view = await keysPage();
+  } else if ((r === '/users' || r.startsWith('/users/')) && isAdmin()) {
+    const name = r.slice('/users/'.length);
+    view = name ? await userPage(name) : await usersPage();
   } else {
     return navigate('/kv/', true);
   }
@@ -87,8 +86,8 @@ async function start(): Promise<void> {
   if (saved) {
     const c = newClient(saved);
     try {
-      await c.refresh();
-      beginSession(c, (await c.me()).username);
+      const { scope } = await c.refresh();
+      beginSession(c, (await c.me()).username, scope);
     } catch (e) {
       sessionStorage.removeItem(REFRESH_KEY);
       setFlash(e instanceof CofferError && e.status === 401 ? 'Your session has ended. Log in again.' : message(e));

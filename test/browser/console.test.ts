@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { buildConsole, launch, watchedPage, type WatchedPage } from '../helpers/browser.js';
+import { buildConsole, launch, stepWithScreenshot, watchedPage, type WatchedPage } from '../helpers/browser.js';
 import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -37,17 +37,7 @@ after(async () => {
 });
 
 /** A test step; when it fails, the page's screenshot is saved and its path printed. */
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      const file = await w.screenshot(name).catch((err: Error) => `(no screenshot: ${err.message})`);
-      process.stderr.write(`# screenshot of the failed step "${name}": ${file}\n`);
-      throw e;
-    }
-  });
-}
+const step = (name: string, fn: () => Promise<void>) => stepWithScreenshot(name, fn, () => w);
 
 async function api(path: string, init: RequestInit = {}): Promise<Response> {
   const token = await server.adminToken();

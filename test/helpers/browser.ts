@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.COFFER_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -72,4 +73,27 @@ export async function watchedPage(browser: Browser, origin: string): Promise<Wat
       return file;
     },
   };
+}
+
+/** A test; when it fails, a screenshot of the page `shown()` names is saved and its path printed. */
+export function stepWithScreenshot(name: string, fn: () => Promise<void>, shown: () => WatchedPage | undefined): void {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const w = shown();
+      const file = w ? await w.screenshot(name).catch((err: Error) => `(no screenshot: ${err.message})`) : '(no page yet)';
+      process.stderr.write(`# screenshot of the failed step "${name}": ${file}\n`);
+      throw e;
+    }
+  });
+}
+
+/** Logs in through the console's login page and waits for the key/value page. */
+export async function consoleLogin(page: Page, base: string, username: string, password: string): Promise<void> {
+  await page.goto(`${base}/console/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/console\/kv\/$/);
 }
