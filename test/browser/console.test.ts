@@ -98,6 +98,8 @@ describe('the console', () => {
     await page.locator('#listing').getByRole('link', { name: '2024/' }).click();
     await page.waitForURL(/\/console\/kv\/notes\/2024\/$/);
     await page.locator('#listing').getByRole('link', { name: 'today' }).click();
+    // The directory page has a "Value" field of its own: wait for the key's page.
+    await page.getByRole('heading', { name: 'notes/2024/today' }).waitFor();
     const editor = page.getByLabel('Value', { exact: true });
     await editor.waitFor();
     assert.equal(await editor.inputValue(), JSON.stringify({ todo: ['milk'] }, null, 2));
