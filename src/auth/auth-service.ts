@@ -47,21 +47,28 @@ export class AuthService {
     if (requestedScope !== undefined && typeof requestedScope !== 'string') throw badRequest('"scope" must be a space-separated string.');
     // Names that cannot exist are not tracked, so the throttle table stays bounded.
     const tracked = isValidUsername(username);
+    let endTurn = () => {};
     if (tracked) {
       try {
-        await this.throttle.admit(username);
+        endTurn = await this.throttle.admit(username);
       } catch (e) {
         this.audit('login.throttled', { username });
         throw e;
       }
     }
-    const user = tracked ? await this.users.getByName(username) : undefined;
-    const ok = await this.passwords.verify(user?.passwordHash, password);
-    if (!ok || !user || user.disabled) {
-      this.audit('login.failure', { username: tracked ? username : '(invalid name)' });
-      throw invalidCredentials();
+    let user: UserRecord | undefined;
+    try {
+      user = tracked ? await this.users.getByName(username) : undefined;
+      const ok = await this.passwords.verify(user?.passwordHash, password);
+      if (!ok || !user || user.disabled) {
+        if (tracked) await this.throttle.recordFailure(username);
+        this.audit('login.failure', { username: tracked ? username : '(invalid name)' });
+        throw invalidCredentials();
+      }
+      await this.throttle.reset(username);
+    } finally {
+      endTurn();
     }
-    await this.throttle.reset(username);
     const scopes = narrowScopes(effectiveGrants(user), requestedScope);
     // Asking only for scopes one does not hold is an error; holding none is not (the token still
     // reads /v1/users/me and changes the password).

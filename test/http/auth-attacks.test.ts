@@ -727,6 +727,18 @@ test('throttling holds against a burst: 20 concurrent wrong guesses get the pass
   await right.body?.cancel();
 });
 
+test('a burst of right passwords on one account (workers sharing it) all get in: attempts wait their turn, none is refused', async () => {
+  const u = await freshUser('workers');
+  const logins = await Promise.all(
+    Array.from({ length: 12 }, async () => {
+      const res = await server.fetch('/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u.username, password: u.password }) });
+      await res.body?.cancel();
+      return res.status;
+    }),
+  );
+  assert.deepEqual(logins, Array(12).fill(200));
+});
+
 test('throttling counts failures for unknown accounts the same way (no user enumeration through 429)', async () => {
   const attempt = (username: string) =>
     server.fetch('/v1/login', {
