@@ -48,6 +48,6 @@ export function npmStartNode(): { env: Record<string, string>; flags: string[] }
   const node = words.indexOf('node');
   const main = words.indexOf('dist/main.js');
   if (node < 0 || main < node) throw new Error(`package.json's start script is not "... node <flags> dist/main.js serve": ${pkg.scripts.start}`);
-  const env = Object.fromEntries(words.slice(0, node).map((w) => w.split('=') as [string, string]));
+  const env = Object.fromEntries(words.slice(0, node).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
   return { env, flags: words.slice(node + 1, main) };
 }

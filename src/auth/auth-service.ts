@@ -108,8 +108,8 @@ export class AuthService {
 
   /** Ends the session the access token belongs to (and the one of `refreshToken`, if it is the caller's). */
   async logout(principal: Principal, refreshToken: unknown): Promise<void> {
-    // The access token is revoked last: should a step fail (the database gone mid-way), the
-    // client still holds a token to log out again with, and no refresh token outlives it.
+    // The refresh families go first: should a step fail (the database gone mid-way), no refresh
+    // token outlives the access token (revoking its own session ends that too).
     if (principal.claims.sid) await this.tokens.revokeRefreshFamily(principal.claims.sid);
     if (refreshToken !== undefined) {
       const family = await this.tokens.refreshFamilyOf(refreshToken);

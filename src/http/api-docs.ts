@@ -7,7 +7,8 @@
  * answers the docs requests from then on.
  */
 import type { SwaggerOptions } from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { installProblemHandlers } from './problem.js';
 
 const swaggerOptions: SwaggerOptions = {
@@ -38,15 +39,25 @@ export function noteRoutes(app: FastifyInstance): RouteOptions[] {
   return routes;
 }
 
+/** A docs request is known to the docs instance by the main request's id (its log lines, its errors). */
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/** A failed build is tried again after this long, not on every request. */
+const RETRY_BUILD_MS = 5000;
+
 /** GET /openapi.json and /docs/*, answered by the docs instance built on first use. */
 export function docsRoutes(app: FastifyInstance, routes: RouteOptions[]): void {
   let docs: Promise<FastifyInstance> | undefined;
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-    docs ??= buildDocs(routes).catch((error: unknown) => {
-      docs = undefined; // a later request tries again
+    docs ??= buildDocs(routes, app.log).catch((error: unknown) => {
+      app.log.error({ err: error }, 'the API docs could not be built');
+      setTimeout(() => (docs = undefined), RETRY_BUILD_MS).unref();
       throw error;
     });
     const instance = await docs;
+    // What the main pipeline set on this reply (CORS headers) goes out with the docs' answer.
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
+    requestIds.set(request.raw, request.id);
     reply.hijack();
     instance.routing(request.raw, reply.raw);
   };
@@ -56,14 +67,19 @@ export function docsRoutes(app: FastifyInstance, routes: RouteOptions[]): void {
   app.get('/docs/*', hidden, forward);
 }
 
-async function buildDocs(routes: RouteOptions[]): Promise<FastifyInstance> {
+async function buildDocs(routes: RouteOptions[], log: FastifyBaseLogger): Promise<FastifyInstance> {
   const [{ default: Fastify }, { default: swagger }, { default: swaggerUi }] = await Promise.all([
     import('fastify'),
     import('@fastify/swagger'),
     import('@fastify/swagger-ui'),
   ]);
+  const docs = Fastify({
+    // The main instance logs each request; this one logs only what goes wrong, under its id.
+    loggerInstance: log.child({ docs: true }),
+    disableRequestLogging: true,
+    genReqId: (raw) => requestIds.get(raw) ?? 'docs',
+  });
   // Nothing is validated or serialized here: the routes exist only to be described.
-  const docs = Fastify({ logger: false });
   docs.setValidatorCompiler(() => () => true);
   docs.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installProblemHandlers(docs); // a missing docs file is a problem+json 404 like any other

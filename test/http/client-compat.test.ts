@@ -125,6 +125,12 @@ test('CORS is off by default and answers the configured origins when set (SPEC Â
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example');
     const get = await cors.fetch('/v1/ping', { headers: { origin: 'https://evil.example' } });
     assert.equal(get.headers.get('access-control-allow-origin'), null, 'other origins get no CORS header');
+    // The docs are answered by an instance of their own (api-docs.ts): the CORS headers still come.
+    const doc = await cors.fetch('/openapi.json', { headers: { origin: 'https://app.example' } });
+    assert.equal(doc.status, 200);
+    assert.equal(doc.headers.get('access-control-allow-origin'), 'https://app.example');
+    assert.match(doc.headers.get('vary') ?? '', /origin/i);
+    await doc.body?.cancel();
   } finally {
     await cors.close();
   }

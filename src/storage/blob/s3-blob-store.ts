@@ -121,15 +121,31 @@ export class S3BlobStore implements BlobStore {
         },
       );
       if (created && bucket !== this.bucket) {
-        await this.client.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: OWNER_TAG, Value: this.bucket }] } })).catch(async (err: unknown) => {
-          // Untagged, it would never be swept, nor tagged later (it exists): take the empty
-          // bucket back, so that the next upload makes and tags it again.
-          await this.client.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
-          throw err;
-        });
+        await this.tagAsCoffers(bucket);
       }
     }
     this.knownBuckets.add(bucket);
+  }
+
+  /**
+   * Tags a user's bucket Coffer has just made, trying three times. Untagged, it would never be
+   * swept, nor tagged later (it exists): failing that, the bucket is taken back while it is still
+   * empty, so that the next upload makes and tags it again.
+   */
+  private async tagAsCoffers(bucket: string): Promise<void> {
+    const tagging = new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: OWNER_TAG, Value: this.bucket }] } });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(tagging);
+        return;
+      } catch (error) {
+        if (attempt < 3) continue;
+        await this.client.send(new DeleteBucketCommand({ Bucket: bucket })).catch((e: unknown) => {
+          throw new Error(`bucket ${bucket} was made but could not be tagged (${(error as Error).message}) nor deleted (${(e as Error).message}): tag it ${OWNER_TAG}=${this.bucket} by hand so that it is swept`);
+        });
+        throw error;
+      }
+    }
   }
 
   /** Whether Coffer made this user's bucket (it carries Coffer's tag naming the base bucket). */
