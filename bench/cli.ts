@@ -10,9 +10,10 @@
  *   curl down   curl -o out GET /v1/objects/curl.bin
  *   coffer down coffer download cli.bin out -q              (checked against the SHA-256 as it arrives)
  *               coffer download cli.bin out -q --no-verify  (compared with the same curl run)
- * BENCH_RUNS times (default 3), each after a `sync`, under /usr/bin/time for its peak RSS and CPU
- * time. Printed, from the run of median time: MiB/s, CLI/curl, the CLI's peak RSS (highest of all
- * runs), and both clients' CPU seconds (user+sys).
+ * BENCH_RUNS times (default 3; the order alternates, coffer first in even runs), each after a
+ * `sync`, under /usr/bin/time for its peak RSS and CPU time. Printed, from the run of median
+ * time: MiB/s, CLI/curl, the CLI's peak RSS (highest of all runs), and both clients' CPU seconds
+ * (user+sys); each run's rates go to stderr.
  * The downloads are checked byte for byte (SHA-256) against the file.
  */
 import { execFile } from 'node:child_process';
@@ -77,22 +78,27 @@ async function backend(name: string, env: Record<string, string>, file: string, 
     await rm(out);
   };
   const runs: Record<'curlUp' | 'cliUp' | 'curlDown' | 'cliDown' | 'cliDownUnverified', Measured[]> = { curlUp: [], cliUp: [], curlDown: [], cliDown: [], cliDownUnverified: [] };
-  for (let i = 1; i <= RUNS; i++) {
-    process.stderr.write(`${name} run ${i}/${RUNS}: curl up… `);
-    runs.curlUp.push(await settled(() => measured('curl', ['-sS', '-f', '-o', '/dev/null', '-T', file, '-H', auth, '-H', 'content-type: application/octet-stream', `${coffer.base}/v1/objects/curl.bin`])));
-    process.stderr.write('coffer up… ');
-    runs.cliUp.push(await settled(() => cli(['upload', file, 'cli.bin', '-q'])));
-    process.stderr.write('curl down… ');
+  // The order alternates between runs: what goes second meets the backend still busy with the
+  // first (Ceph settles its writes after `sync`), so neither client always pays for it.
+  const stepCurlUp = async () => runs.curlUp.push(await settled(() => measured('curl', ['-sS', '-f', '-o', '/dev/null', '-T', file, '-H', auth, '-H', 'content-type: application/octet-stream', `${coffer.base}/v1/objects/curl.bin`])));
+  const stepCliUp = async () => runs.cliUp.push(await settled(() => cli(['upload', file, 'cli.bin', '-q'])));
+  const stepCurlDown = async () => {
     runs.curlDown.push(await settled(() => measured('curl', ['-sS', '-f', '-o', out, '-H', auth, `${coffer.base}/v1/objects/curl.bin`])));
     await downloaded('curl');
-    process.stderr.write('coffer down… ');
+  };
+  const stepCliDown = async () => {
     runs.cliDown.push(await settled(() => cli(['download', 'cli.bin', out, '-q'])));
     await downloaded('the CLI');
-    process.stderr.write('coffer down --no-verify…\n');
     runs.cliDownUnverified.push(await settled(() => cli(['download', 'cli.bin', out, '-q', '--no-verify'])));
     await downloaded('the CLI (--no-verify)');
+  };
+  for (let i = 1; i <= RUNS; i++) {
+    process.stderr.write(`${name} run ${i}/${RUNS}${i % 2 ? '' : ' (coffer first)'}…\n`);
+    for (const step of i % 2 ? [stepCurlUp, stepCliUp, stepCurlDown, stepCliDown] : [stepCliUp, stepCurlUp, stepCliDown, stepCurlDown]) await step();
   }
   coffer.child.kill('SIGTERM');
+  const rates = (ms: Measured[]) => ms.map((m) => (SIZE_MIB / m.seconds).toFixed(0)).join('/');
+  process.stderr.write(`${name} MiB/s of each run: ${Object.entries(runs).map(([k, ms]) => `${k} ${rates(ms)}`).join(', ')}\n`);
   const [curlUp, cliUp, curlDown, cliDown, cliDownUnverified] = [runs.curlUp, runs.cliUp, runs.curlDown, runs.cliDown, runs.cliDownUnverified].map(median) as [Measured, Measured, Measured, Measured, Measured];
 
   const mibps = (s: number) => SIZE_MIB / s;

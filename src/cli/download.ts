@@ -1,7 +1,9 @@
 /**
  * `coffer download`: one object to a file or stdout, or with -r every object under a prefix into a
- * directory. The answer's Node stream (node-fetch.ts) is piped into the file with no web-stream
- * hop; each chunk also feeds the SHA-256 the bytes are checked against, in the same pass. A file
+ * directory. To a file, the answer goes from the socket's buffer straight into it (raw-http.ts);
+ * to stdout, or when that path declines (an error status, a chunked answer), the client's answer
+ * as a Node stream (node-fetch.ts) is piped, with no web-stream hop. Either way each chunk also
+ * feeds the SHA-256 the bytes are checked against, in the same pass (unless --no-verify). A file
  * is written beside its target as a hidden .part and renamed when complete and checked.
  */
 import { createHash, randomBytes } from 'node:crypto';

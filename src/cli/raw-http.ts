@@ -103,8 +103,9 @@ export class RawExchange {
     this.socket.on('error', fail);
     this.socket.on('close', () => {
       if (!this.parsed) fail(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' }));
-      else if (this.remaining === undefined) this.settleDone[0]();
-      else if (this.remaining > 0) fail(Object.assign(new Error(`the server closed the connection ${this.remaining} bytes before the end`), { code: 'ECONNRESET' }));
+      else if (this.complete) return;
+      else if (this.remaining === undefined && !this.chunked) this.settleDone[0](); // a body that ends with the connection
+      else fail(Object.assign(new Error('the server closed the connection before the end of its answer'), { code: 'ECONNRESET' }));
     });
     const onAbort = () => this.socket.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
     if (signal.aborted) onAbort();
@@ -138,7 +139,7 @@ export class RawExchange {
     } catch (e) {
       return void this.socket.destroy(e as Error);
     }
-    if (this.parsed.status === 100) {
+    if (this.parsed.status >= 100 && this.parsed.status < 200 && this.parsed.status !== 101) {
       // An interim answer: the real one follows.
       this.parsed = undefined;
       if (all.length > end + 4) this.take(all.subarray(end + 4));
@@ -244,6 +245,9 @@ export async function sendFile(exchange: RawExchange, file: FileHandle, size: nu
     const { bytesRead } = await file.read(buffers[i]!, 0, Math.min(READ_BUFFER, size - position), position);
     if (bytesRead === 0) throw new Error('the file got shorter while it was being sent');
     await inFlight; // the other buffer is free again
+    // Written from the check phase, after the loop has polled the socket: an answer that came
+    // meanwhile (a refusal, then the server's close) is read before a write could fail on it.
+    await new Promise(setImmediate);
     if (exchange.answered) break;
     position += bytesRead;
     const chunk = buffers[i]!.subarray(0, bytesRead);

@@ -21,7 +21,7 @@ import { CliError, EXIT, usageError } from './errors.js';
 import { guessContentType } from './kv.js';
 import { printJson } from './output.js';
 import { progressBar } from './progress.js';
-import { RawExchange, requestHead, sendFile } from './raw-http.js';
+import { RawExchange, requestHead, sendFile, type RawHead } from './raw-http.js';
 
 export interface UploadOptions {
   contentType?: string;
@@ -60,40 +60,66 @@ async function sha256OfFile(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** How the raw path tries again: after a refresh (once), and after a connection lost unanswered (once). */
+interface Attempt {
+  refreshed: boolean;
+  /** Send the head, and wait this long for an early answer before the body. */
+  probeMs: number;
+}
+
+const isConnectionLoss = (e: unknown) => ['ECONNRESET', 'EPIPE'].includes((e as NodeJS.ErrnoException)?.code ?? '');
+
 /**
  * The fast path (raw-http.ts): the file from disk to the socket through two reused buffers.
  * Undefined when there is no token to send (the client's path then uploads).
+ *
+ * A server that refuses an upload early (401, 403) answers and closes with the body unread,
+ * which resets the connection: a write can then fail before the answer is read, and the answer
+ * is lost. So a connection lost with no answer is tried once more, waiting a moment after the
+ * head for such an answer before sending the body.
  */
-async function putRaw(client: Coffer, file: string, target: string, size: number, headers: Record<string, string>, progress: { sent: number }, signal: AbortSignal, retried = false): Promise<UploadedObject | undefined> {
+async function putRaw(client: Coffer, file: string, target: string, size: number, headers: Record<string, string>, progress: { sent: number }, signal: AbortSignal, attempt: Attempt = { refreshed: false, probeMs: 0 }): Promise<UploadedObject | undefined> {
   const token = await freshAccessToken(client);
   const url = new URL(`${client.url}/v1/objects/${encodePath(target)}`);
   if (!token || (url.protocol !== 'http:' && url.protocol !== 'https:')) return undefined;
   const handle = await open(file, 'r');
   const exchange = new RawExchange(url, requestHead('PUT', url, { ...headers, authorization: `Bearer ${token}`, 'content-length': String(size), accept: 'application/json' }, false), signal);
+  let again: Attempt | undefined;
   try {
     progress.sent = 0;
-    // A refusal can come before the whole body is sent (then the socket breaks): the answer wins.
+    if (attempt.probeMs > 0) await Promise.race([exchange.head.then(() => undefined, () => undefined), new Promise((resolve) => setTimeout(resolve, attempt.probeMs))]);
+    // A refusal can come before the whole body is sent: the answer wins over a failed write.
     const sending = sendFile(exchange, handle, size, progress).then(
       () => undefined,
       (e: unknown) => e,
     );
-    const head = await exchange.head;
-    const chunks: Buffer[] = [];
-    exchange.onBody((chunk) => chunks.push(Buffer.from(chunk)));
-    await exchange.done;
-    const failedToSend = await sending;
-    const res = new Response(Buffer.concat(chunks), { status: head.status, statusText: head.statusText, headers: head.headers });
-    if (head.status === 401 && !retried && client.tokens()?.refreshToken) {
-      await client.refresh();
-      return await putRaw(client, file, target, size, headers, progress, signal, true);
+    let head: RawHead | undefined;
+    try {
+      head = await exchange.head;
+    } catch (e) {
+      if (attempt.probeMs > 0 || signal.aborted || !isConnectionLoss(e)) throw e;
+      again = { ...attempt, probeMs: 500 };
     }
-    if (!res.ok) throw await errorFromResponse(res);
-    if (failedToSend) throw failedToSend;
-    return { ...(await jsonOf<ObjectWritten>(res)), created: head.status === 201 };
+    if (head) {
+      const chunks: Buffer[] = [];
+      exchange.onBody((chunk) => chunks.push(Buffer.from(chunk)));
+      await exchange.done;
+      const failedToSend = await sending;
+      const res = new Response(Buffer.concat(chunks), { status: head.status, statusText: head.statusText, headers: head.headers });
+      if (head.status === 401 && !attempt.refreshed && client.tokens()?.refreshToken) {
+        await client.refresh();
+        again = { ...attempt, refreshed: true };
+      } else {
+        if (!res.ok) throw await errorFromResponse(res);
+        if (failedToSend) throw failedToSend;
+        return { ...(await jsonOf<ObjectWritten>(res)), created: head.status === 201 };
+      }
+    }
   } finally {
     exchange.close();
     await handle.close();
   }
+  return putRaw(client, file, target, size, headers, progress, signal, again);
 }
 
 async function uploadFile(ctx: CliContext, client: Coffer, file: string, target: string, o: UploadOptions, signal: AbortSignal): Promise<UploadedObject> {

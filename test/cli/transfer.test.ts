@@ -3,7 +3,8 @@
  * few MiB up and down with equal SHA-256 (the raw socket paths of src/cli/raw-http.ts, and the
  * client's path for stdout), --no-verify, a directory up and `download -r` back, a token refused
  * mid-session refreshed on both paths, a refusal that comes while the body is still being sent.
- * Then once, a hostile server whose listing holds paths that would escape the target directory.
+ * Then once, a server that is not Coffer: a listing with paths that would escape the target
+ * directory, bytes that do not match their SHA-256, chunked answers.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -163,15 +164,44 @@ for (const backend of backends) {
   });
 }
 
-describe('download -r against a hostile server', () => {
+describe('a server that is not Coffer: hostile listings, corrupt bytes, chunked answers', () => {
   let server: Server;
   let cli: CliHome;
+  let env: Record<string, string>;
   // Its listing of docs/ names paths that would land outside the target directory.
   const listing = ['docs/ok.txt', 'docs/../../escaped.txt', 'docs/sub/../../../escaped2.txt', 'docs//etc/passwd-copy', 'elsewhere/outside.txt', 'docs/./dot.txt', 'docs/sub/fine.txt'];
+  const odd = randomBytes(3 * 1024 * 1024 + 7);
 
   before(async () => {
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/v1/objects/odd/corrupt.bin') {
+        // Framed, but the bytes are not those of the SHA-256 announced.
+        res.writeHead(200, { 'content-length': String(odd.length), 'x-coffer-sha256': sha256(Buffer.from('something else')) }).end(odd);
+        return;
+      }
+      if (url.pathname === '/v1/objects/odd/chunked.bin' && req.method === 'GET') {
+        // No Content-Length: the CLI's socket path declines it and the client's path reads it.
+        res.writeHead(200, { 'x-coffer-sha256': sha256(odd), 'content-type': 'application/x-odd' });
+        res.write(odd.subarray(0, 1000));
+        setTimeout(() => res.end(odd.subarray(1000)), 20);
+        return;
+      }
+      if (url.pathname === '/v1/objects/odd/up.bin' && req.method === 'PUT') {
+        const hash = createHash('sha256');
+        let size = 0;
+        req.on('data', (c: Buffer) => {
+          hash.update(c);
+          size += c.length;
+        });
+        req.on('end', () => {
+          // A chunked answer (the socket path decodes it).
+          res.writeHead(201, { 'content-type': 'application/json' });
+          res.write('{"path":"odd/up.bin",');
+          res.end(JSON.stringify({ size, sha256: hash.digest('hex'), content_type: req.headers['content-type'], etag: '"e"', updated_at: new Date().toISOString() }).slice(1));
+        });
+        return;
+      }
       if (url.pathname === '/v1/objects') {
         const objects = listing.map((p) => ({ path: p, size: 5, sha256: sha256(Buffer.from('bytes')), content_type: 'text/plain', etag: '"x"', updated_at: new Date().toISOString() }));
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ objects, prefixes: [], cursor: null }));
@@ -181,23 +211,47 @@ describe('download -r against a hostile server', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cli = await cliHome();
+    env = { COFFER_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, COFFER_TOKEN: 'whatever' };
+  });
+
+  test('bytes that do not match the announced SHA-256 are refused and leave no file; --no-verify takes them', async () => {
+    const bad = await cli.run(['download', 'odd/corrupt.bin', 'c.bin'], { env });
+    assert.equal(bad.code, 1);
+    assert.ok(isOneLineError(bad.stderr), bad.stderr);
+    assert.match(bad.stderr, /do not match its SHA-256/);
+    assert.deepEqual(await readdir(cli.home), [], 'no file, no .part');
+    const piped = await cli.run(['download', 'odd/corrupt.bin', '-'], { env });
+    assert.equal(piped.code, 1, 'checked on the stream path too');
+    const unchecked = await cli.run(['download', 'odd/corrupt.bin', 'c.bin', '--no-verify'], { env });
+    assert.equal(unchecked.code, 0, unchecked.stderr);
+    assert.deepEqual(await readFile(path.join(cli.home, 'c.bin')), odd);
+  });
+
+  test('a chunked download answer goes by the client\'s path, a chunked upload answer is decoded', async () => {
+    const down = await cli.run(['download', 'odd/chunked.bin', 'k.bin', '--json'], { env });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(await readFile(path.join(cli.home, 'k.bin')), odd);
+    assert.deepEqual(JSON.parse(down.stdout), { path: 'odd/chunked.bin', file: 'k.bin', size: odd.length, sha256: sha256(odd), verified: true, content_type: 'application/x-odd' });
+    const up = await cli.run(['upload', 'k.bin', 'odd/up.bin', '--content-type', 'application/x-odd'], { env });
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.stdout, `odd/up.bin\t${odd.length}\t${sha256(odd)}\n`);
   });
   after(async () => {
     await cli.close();
     await new Promise((resolve) => server.close(resolve));
   });
 
-  test('paths with "..", "." or empty segments, or outside the prefix, are not written; the rest is, and the exit code is 1', async () => {
-    const { port } = server.address() as AddressInfo;
+  test('download -r: paths with "..", "." or empty segments, or outside the prefix, are not written; the rest is, and the exit code is 1', async () => {
     const work = path.join(cli.home, 'a', 'b');
     await mkdir(work, { recursive: true });
-    const run = await cli.run(['download', '-r', 'docs', 'a/b/out'], { env: { COFFER_URL: `http://127.0.0.1:${port}`, COFFER_TOKEN: 'whatever' } });
+    const run = await cli.run(['download', '-r', 'docs', 'a/b/out'], { env });
     assert.equal(run.code, 1, run.stderr);
     for (const bad of ['docs/../../escaped.txt', 'docs/sub/../../../escaped2.txt', 'docs//etc/passwd-copy', 'elsewhere/outside.txt', 'docs/./dot.txt']) {
       assert.ok(run.stderr.includes(JSON.stringify(bad)), `${bad} is named: ${run.stderr}`);
     }
     assert.match(run.stderr, /5 objects refused/);
-    assert.deepEqual(await tree(cli.home), ['a/b/out/ok.txt', 'a/b/out/sub/fine.txt'], 'nothing lands anywhere else');
+    // (c.bin and k.bin are the tests' above; an escape from a/b/out would land in a/ or the home.)
+    assert.deepEqual(await tree(cli.home), ['a/b/out/ok.txt', 'a/b/out/sub/fine.txt', 'c.bin', 'k.bin'], 'nothing lands anywhere else');
     assert.equal(await readFile(path.join(work, 'out', 'ok.txt'), 'utf8'), 'bytes');
   });
 });
