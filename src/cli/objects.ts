@@ -50,8 +50,8 @@ function addDownload(parent: Command, ctx: CliContext): void {
       'after',
       `
 The bytes are checked against the object's SHA-256 as they arrive (unless --no-verify); a
-partial download leaves no file. With -r, an object whose path is not a plain path below the prefix (".." or empty
-segments) is not written, and the exit code is then 1.
+partial download leaves no file. With -r, an object whose path is not a plain path below the
+prefix (a "..", "." or empty segment) is not written, and the exit code is then 1.
 
 Examples:
   coffer download isos/big.iso
