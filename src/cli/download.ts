@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, writeSync } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -162,7 +162,12 @@ export function localPathOf(root: string, prefix: string, objectPath: string): s
   const bad = (s: string) => s === '' || s === '.' || s === '..' || s.includes('\0') || (path.sep === '\\' && /[\\:]/.test(s));
   if (segments.some(bad)) return undefined;
   const target = path.resolve(root, ...segments);
-  return target.startsWith(root.endsWith(path.sep) ? root : root + path.sep) ? target : undefined;
+  return within(root, target) && target !== root ? target : undefined;
+}
+
+/** Whether `inner` is `outer` or below it. */
+function within(outer: string, inner: string): boolean {
+  return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
 }
 
 /** Every object under `prefixArg` (taken as a folder) into `dest`, keeping the tree below the prefix. */
@@ -183,12 +188,18 @@ async function downloadTree(ctx: CliContext, client: Coffer, prefixArg: string, 
       ctx.stderr.write(`coffer: not written: ${JSON.stringify(objectPath)} is not a plain path under ${prefix || 'the root'}, it could land outside ${dir}\n`);
       continue;
     }
+    // A directory on the way that is a symbolic link already there could lead outside `root`.
     await mkdir(path.dirname(target), { recursive: true });
+    if (!within(await realpath(root), await realpath(path.dirname(target)))) {
+      refused.push(objectPath);
+      ctx.stderr.write(`coffer: not written: ${JSON.stringify(objectPath)}: a symbolic link in ${dir} leads outside it\n`);
+      continue;
+    }
     written.push(await fetchTo(ctx, client, objectPath, target, o, signal));
   }
   if (o.json) printJson(ctx, written);
   else ctx.stderr.write(`Downloaded ${written.length} file${written.length === 1 ? '' : 's'} to ${dir}\n`);
-  if (refused.length > 0) throw new CliError(`${refused.length} object${refused.length === 1 ? '' : 's'} refused (a path escaping ${dir})`, EXIT.generic);
+  if (refused.length > 0) throw new CliError(`${refused.length} object${refused.length === 1 ? '' : 's'} refused (a path leading outside ${dir})`, EXIT.generic);
 }
 
 export async function download(ctx: CliContext, objectPath: string, dest: string | undefined, o: DownloadOptions): Promise<void> {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openFsBackend, openS3Backend, type BackendFixture } from '../helpers/backends.js';
@@ -119,6 +119,17 @@ for (const backend of backends) {
       assert.equal(shell.code, 0, shell.stderr);
       assert.match(shell.stderr, /Downloaded 1 file to img/);
       assert.deepEqual(await readFile(path.join(cli.home, 'img', 'deep', 'ünï.bin')), files['img/deep/ünï.bin']);
+
+      // A symbolic link already in the directory that leads outside it is not followed.
+      const outside = path.join(cli.home, 'outside');
+      await mkdir(outside);
+      await mkdir(path.join(cli.home, 'linked'));
+      await symlink(outside, path.join(cli.home, 'linked', 'css'));
+      const linked = await cli.run(['download', '-r', 'site', 'linked']);
+      assert.equal(linked.code, 1, linked.stderr);
+      assert.match(linked.stderr, /not written: "site\/css\/a b\.css": a symbolic link in linked leads outside it/);
+      assert.deepEqual(await readdir(outside), [], 'nothing written through the link');
+      assert.deepEqual(await readFile(path.join(cli.home, 'linked', 'index.html')), files['index.html']);
 
       const none = await cli.run(['download', '-r', 'no-such-prefix/', 'x']);
       assert.equal(none.code, 4);
