@@ -96,7 +96,16 @@ function hintForApi(e: ApiErrorLike): string | undefined {
   }
 }
 
-/** Network failures (server down, DNS, TLS) as a sentence that names the server. */
+const REACH_HINT = 'hint: is the URL right and the server running? (coffer login <url>, or COFFER_URL)';
+const TLS_HINT = 'hint: for a certificate of your own (coffer cert), trust it with NODE_EXTRA_CA_CERTS=<its cert.pem>';
+
+/** Network failures (server down, DNS, TLS) as a sentence and a hint on what to do. */
+function networkFailure(e: Error): [string, string] | undefined {
+  const message = networkMessage(e);
+  if (!message) return undefined;
+  return [message, message.includes('TLS certificate') ? TLS_HINT : REACH_HINT];
+}
+
 function networkMessage(e: Error): string | undefined {
   let cause = (e as { cause?: { code?: string; message?: string; cause?: unknown } }).cause;
   // The client wraps fetch's TypeError, which wraps the socket's error.
@@ -115,8 +124,7 @@ export function describeError(e: unknown): { lines: string[]; exitCode: number }
   if (e instanceof CliError) return { lines: [e.message, ...(e.hint ? [`hint: ${e.hint}`] : [])], exitCode: e.exitCode };
   if (isApiError(e) && e.status === 0) {
     if (e.code === 'aborted') return { lines: ['interrupted'], exitCode: EXIT.interrupted };
-    const net = networkMessage(e) ?? (e.detail || e.message);
-    return { lines: [net, 'hint: is the URL right and the server running? (coffer login <url>, or COFFER_URL)'], exitCode: EXIT.generic };
+    return { lines: networkFailure(e) ?? [e.detail || e.message, REACH_HINT], exitCode: EXIT.generic };
   }
   if (isApiError(e)) {
     const detail = e.detail || e.message || `HTTP ${e.status}`;
@@ -127,8 +135,8 @@ export function describeError(e: unknown): { lines: string[]; exitCode: number }
     return { lines: ['interrupted'], exitCode: EXIT.interrupted };
   }
   if (e instanceof Error) {
-    const net = networkMessage(e);
-    if (net) return { lines: [net, 'hint: is the URL right and the server running? (coffer login <url>, or COFFER_URL)'], exitCode: EXIT.generic };
+    const net = networkFailure(e);
+    if (net) return { lines: net, exitCode: EXIT.generic };
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && (e as NodeJS.ErrnoException).path) return { lines: [`no such file: ${(e as NodeJS.ErrnoException).path}`], exitCode: EXIT.generic };
     if (code === 'EACCES' && (e as NodeJS.ErrnoException).path) return { lines: [`permission denied: ${(e as NodeJS.ErrnoException).path}`], exitCode: EXIT.generic };
