@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, writeSync } from 'node:fs';
-import { mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -77,9 +77,10 @@ async function fetchRaw(ctx: CliContext, client: Coffer, objectPath: string, tar
   const token = await freshAccessToken(client);
   const url = new URL(`${client.url}/v1/objects/${encodePath(objectPath)}`);
   if (!token || (url.protocol !== 'http:' && url.protocol !== 'https:')) return undefined;
+  const request = requestHead('GET', url, { authorization: `Bearer ${token}`, accept: '*/*' });
   const tmp = partName(target);
   const file = await open(tmp, 'wx');
-  const exchange = new RawExchange(url, requestHead('GET', url, { authorization: `Bearer ${token}`, accept: '*/*' }), signal);
+  const exchange = new RawExchange(url, request, signal);
   let stop = () => {};
   let bar: Progress | undefined;
   try {
@@ -121,6 +122,11 @@ async function fetchRaw(ctx: CliContext, client: Coffer, objectPath: string, tar
 /** The client's path: its answer's Node stream piped into the file or stdout. */
 async function fetchStreamed(ctx: CliContext, client: Coffer, objectPath: string, target: string, o: DownloadOptions, signal: AbortSignal): Promise<Written> {
   const d = await client.objects.download(objectPath, { signal });
+  // Nothing asked for a part or a revalidation: anything but the whole object is not written.
+  if (d.response.status !== 200 || (d.size >= 0 && d.length >= 0 && d.size !== d.length)) {
+    await d.response.body?.cancel();
+    throw new CliError(`${objectPath}: the server answered ${d.response.status} with ${d.length} of ${d.size} bytes instead of the object`, EXIT.generic, 'download again');
+  }
   const source = takeNodeBody(d.response) ?? Readable.fromWeb(d.body as NodeReadableStream<Uint8Array>);
   const bar = progressBar(ctx, objectPath, d.length >= 0 ? d.length : undefined, { quiet: o.quiet });
   const hash = o.verify === false ? undefined : createHash('sha256');
@@ -165,6 +171,13 @@ export function localPathOf(root: string, prefix: string, objectPath: string): s
   return within(root, target) && target !== root ? target : undefined;
 }
 
+/** `dir`, or its nearest ancestor that exists. */
+async function deepestExisting(dir: string): Promise<string> {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if ((await lstat(at).catch(() => undefined)) || at === path.dirname(at)) return at;
+  }
+}
+
 /** Whether `inner` is `outer` or below it. */
 function within(outer: string, inner: string): boolean {
   return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
@@ -179,6 +192,8 @@ async function downloadTree(ctx: CliContext, client: Coffer, prefixArg: string, 
   const listed: string[] = [];
   for await (const x of client.objects.listAll({ ...(prefix ? { prefix } : {}) })) listed.push(x.path);
   if (listed.length === 0) throw new CliError(`no object under ${prefix || 'the root'}`, EXIT.notFound, 'see "coffer objects ls"');
+  await mkdir(root, { recursive: true });
+  const realRoot = await realpath(root);
   const written: Written[] = [];
   const refused: string[] = [];
   for (const objectPath of listed) {
@@ -188,18 +203,27 @@ async function downloadTree(ctx: CliContext, client: Coffer, prefixArg: string, 
       ctx.stderr.write(`coffer: not written: ${JSON.stringify(objectPath)} is not a plain path under ${prefix || 'the root'}, it could land outside ${dir}\n`);
       continue;
     }
-    // A directory on the way that is a symbolic link already there could lead outside `root`.
-    await mkdir(path.dirname(target), { recursive: true });
-    if (!within(await realpath(root), await realpath(path.dirname(target)))) {
+    // A directory on the way that is a symbolic link already there could lead outside `root`:
+    // the deepest one that exists is resolved before anything is made below it.
+    const reached = await realpath(await deepestExisting(path.dirname(target))).catch(() => undefined);
+    if (!reached || !within(realRoot, reached)) {
       refused.push(objectPath);
       ctx.stderr.write(`coffer: not written: ${JSON.stringify(objectPath)}: a symbolic link in ${dir} leads outside it\n`);
       continue;
     }
-    written.push(await fetchTo(ctx, client, objectPath, target, o, signal));
+    try {
+      await mkdir(path.dirname(target), { recursive: true });
+      written.push(await fetchTo(ctx, client, objectPath, target, o, signal));
+    } catch (e) {
+      // A file where a directory should be, or the reverse (objects a and a/b): that one is refused.
+      if (!['EEXIST', 'ENOTDIR', 'EISDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      refused.push(objectPath);
+      ctx.stderr.write(`coffer: not written: ${JSON.stringify(objectPath)}: ${path.relative(process.cwd(), target)} is in the way (${(e as NodeJS.ErrnoException).code})\n`);
+    }
   }
   if (o.json) printJson(ctx, written);
   else ctx.stderr.write(`Downloaded ${written.length} file${written.length === 1 ? '' : 's'} to ${dir}\n`);
-  if (refused.length > 0) throw new CliError(`${refused.length} object${refused.length === 1 ? '' : 's'} refused (a path leading outside ${dir})`, EXIT.generic);
+  if (refused.length > 0) throw new CliError(`${refused.length} object${refused.length === 1 ? '' : 's'} not written (named above)`, EXIT.generic);
 }
 
 export async function download(ctx: CliContext, objectPath: string, dest: string | undefined, o: DownloadOptions): Promise<void> {

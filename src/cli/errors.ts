@@ -103,7 +103,10 @@ const TLS_HINT = 'hint: for a certificate of your own (coffer cert), trust it wi
 function networkFailure(e: Error): [string, string] | undefined {
   const message = networkMessage(e);
   if (!message) return undefined;
-  return [message, message.includes('TLS certificate') ? TLS_HINT : REACH_HINT];
+  if (message.includes('TLS certificate')) return [message, TLS_HINT];
+  // Reached, then lost mid-way: the URL is right; the transfer is worth another try.
+  if (/before the end|bytes before|sent and took nothing/.test(message)) return [message, 'hint: try again; if it keeps happening, the server\'s log says why'];
+  return [message, REACH_HINT];
 }
 
 function networkMessage(e: Error): string | undefined {
@@ -113,7 +116,8 @@ function networkMessage(e: Error): string | undefined {
   const code = cause?.code ?? (e as { code?: string }).code;
   if (code === 'ECONNREFUSED') return 'cannot reach the server (connection refused)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'cannot reach the server (unknown host)';
-  if (code === 'ECONNRESET') return 'the server closed the connection';
+  if (code === 'ECONNRESET') return e.message.startsWith('the server closed') ? e.message : 'the server closed the connection';
+  if (code === 'ETIMEDOUT' && e.message.startsWith('the server sent')) return e.message;
   if (code && /CERT|SELF_SIGNED|TLS/i.test(code)) return `the server's TLS certificate was refused (${code})`;
   if (e.message === 'fetch failed') return `cannot reach the server${cause?.message ? ` (${cause.message})` : ''}`;
   return undefined;

@@ -22,6 +22,8 @@ export interface RawHead {
 }
 
 const READ_BUFFER = 1024 * 1024;
+/** How long a transfer may see no byte move either way (COFFER_IDLE_TIMEOUT, seconds). */
+const IDLE_TIMEOUT_MS = 1000 * (Number(process.env.COFFER_IDLE_TIMEOUT) > 0 ? Number(process.env.COFFER_IDLE_TIMEOUT) : 300);
 const MAX_HEAD = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -101,6 +103,10 @@ export class RawExchange {
       this.settleDone[1](e);
     };
     this.socket.on('error', fail);
+    // A server that stops sending or reading for this long is gone: fail rather than hang (cron).
+    this.socket.setTimeout(IDLE_TIMEOUT_MS, () =>
+      this.socket.destroy(Object.assign(new Error(`the server sent and took nothing for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })),
+    );
     this.socket.on('close', () => {
       if (!this.parsed) fail(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' }));
       else if (this.complete) return;
@@ -134,6 +140,7 @@ export class RawExchange {
       return;
     }
     this.headBytes = [];
+    this.headSize = 0;
     try {
       this.parsed = parseHead(all.subarray(0, end).toString('latin1'));
     } catch (e) {
