@@ -122,6 +122,20 @@ export function onSubmit(button: HTMLButtonElement, status: HTMLElement, action:
   };
 }
 
+/** A button's click handler that keeps the button disabled while `action` runs: a double click sends one request. */
+export function busy(action: () => Promise<void>): (e: Event) => Promise<void> {
+  return async (e: Event) => {
+    const button = e.currentTarget as HTMLButtonElement;
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await action();
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
 /** Runs an action; a session that has ended sends the user to the login page with a message. */
 export async function guard<T>(action: () => Promise<T>, show: (text: string) => void): Promise<T | undefined> {
   try {

@@ -1,6 +1,6 @@
 /** Files (objects): folders, uploads with progress and cancel, metadata, download, links. */
 import { Coffer } from '../client/index.js';
-import { breadcrumbs, client, encodeRoute, errorBox, guard, h, link, message, navigate, shell } from './app.js';
+import { breadcrumbs, busy, client, encodeRoute, errorBox, guard, h, link, message, navigate, shell } from './app.js';
 
 
 /** A size for people: 20.0 MiB. */
@@ -131,7 +131,7 @@ export async function filePage(path: string): Promise<HTMLElement> {
   const download = h('button', {
     type: 'button',
     id: 'download',
-    onclick: async () => {
+    onclick: busy(async () => {
       status.replaceChildren();
       const signed = await guard(() => client().presign({ path, method: 'GET', expiresIn: 60 }), show);
       if (!signed) return;
@@ -139,16 +139,16 @@ export async function filePage(path: string): Promise<HTMLElement> {
       document.body.append(a);
       a.click();
       a.remove();
-    },
+    }),
   }, 'Download');
   const remove = h('button', {
     type: 'button',
     class: 'danger',
-    onclick: async () => {
+    onclick: busy(async () => {
       if (!confirm(`Delete ${path}? This cannot be undone.`)) return;
       const done = await guard(async () => { await client().objects.delete(path); return true; }, show);
       if (done) navigate(`/files/${encodeRoute(path.slice(0, path.lastIndexOf('/') + 1))}`);
-    },
+    }),
   }, 'Delete');
   const expiry = h('select', { id: 'expiry', name: 'expiry' },
     h('option', { value: '3600' }, '1 hour'), h('option', { value: '86400' }, '1 day'), h('option', { value: '604800' }, '7 days'));

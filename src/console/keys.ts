@@ -1,5 +1,5 @@
 /** Your own public keys: list, add, remove. */
-import { client, errorBox, guard, h, noteBox, onSubmit, shell } from './app.js';
+import { busy, client, errorBox, guard, h, noteBox, onSubmit, shell } from './app.js';
 
 
 export async function keysPage(): Promise<HTMLElement> {
@@ -15,7 +15,7 @@ export async function keysPage(): Promise<HTMLElement> {
         type: 'button',
         class: 'danger',
         'aria-label': `Remove key ${k.label || k.id.slice(0, 16)}`,
-        onclick: async () => {
+        onclick: busy(async () => {
           if (!confirm(`Remove the key ${k.label ? `"${k.label}" ` : ''}(${k.id})? Clients signing with it will be refused.`)) return;
           status.replaceChildren();
           const done = await guard(async () => { await client().keys.remove(k.id); return true; }, show);
@@ -23,7 +23,7 @@ export async function keysPage(): Promise<HTMLElement> {
             status.replaceChildren(noteBox('Key removed.'));
             await load();
           }
-        },
+        }),
       }, 'Remove');
       list.append(h('li', { class: 'key-item', 'data-id': k.id },
         h('dl', { class: 'meta-list' },

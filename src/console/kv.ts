@@ -1,6 +1,6 @@
 /** The key/value browser: directories with breadcrumbs and paging, a key's value to view and edit. */
 import { CofferError } from '../client/index.js';
-import { breadcrumbs, client, encodeRoute, errorBox, guard, h, link, navigate, noteBox, onSubmit, rerender, shell } from './app.js';
+import { breadcrumbs, busy, client, encodeRoute, errorBox, guard, h, link, navigate, noteBox, onSubmit, rerender, shell } from './app.js';
 
 
 export async function kvDirPage(dir: string): Promise<HTMLElement> {
@@ -94,11 +94,11 @@ function deleteButton(key: string, etag: () => string | undefined, show: (t: str
   return h('button', {
     type: 'button',
     class: 'danger',
-    onclick: async () => {
+    onclick: busy(async () => {
       if (!confirm(`Delete ${key}?`)) return;
       const e = etag();
       const done = await guard(async () => { await client().kv.delete(key, e ? { ifMatch: e } : {}); return true; }, show);
       if (done) navigate(`/kv/${encodeRoute(key.slice(0, key.lastIndexOf('/') + 1))}`);
-    },
+    }),
   }, 'Delete');
 }

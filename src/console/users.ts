@@ -6,7 +6,7 @@
  */
 import type { UserPatchBody, UserView } from '../client/index.js';
 import { DEFAULT_GRANTS, SCOPES } from '../users/scopes.js';
-import { client, errorBox, guard, h, link, navigate, noteBox, onSubmit, rerender, shell, whoami } from './app.js';
+import { busy, client, errorBox, guard, h, link, navigate, noteBox, onSubmit, rerender, shell, whoami } from './app.js';
 
 const GRANTS = SCOPES.filter((s) => s !== 'admin');
 const PAGE = 50;
@@ -119,21 +119,21 @@ export async function userPage(name: string): Promise<HTMLElement> {
   const toggle = h('button', {
     type: 'button',
     class: u.disabled ? undefined : 'danger',
-    onclick: async () => {
+    onclick: busy(async () => {
       if (!u.disabled && !confirm(`Disable ${name}? Their sessions end at once, and they cannot log in until enabled again.`)) return;
       await change({ disabled: !u.disabled }, u.disabled ? 'Account enabled.' : 'Account disabled.');
-    },
+    }),
   }, u.disabled ? 'Enable account' : 'Disable account');
   const remove = h('button', {
     type: 'button',
     class: 'danger',
-    onclick: async () => {
+    onclick: busy(async () => {
       if (!confirm(`Delete the user ${name} and everything they own (keys/values, files, public keys)? This cannot be undone.`)) return;
       const ok = await guard(async () => { await client().users.delete(name); return true; }, show);
       if (!ok) return;
       pending = `User ${name} deleted.`;
       navigate('/users');
-    },
+    }),
   }, 'Delete user');
 
   const boxes = grantBoxes('grant', u.grants, 'What this user may do');
