@@ -19,7 +19,6 @@ import * as m0006 from './migrations/0006_one_holder_per_key.js';
 import * as m0007 from './migrations/0007_many_nodes.js';
 import { exclusively } from './locks.js';
 import type { Database, OpenDatabase } from './schema.js';
-import { checkpointOffThread } from './sqlite/wal-checkpoints.js';
 
 const MIGRATIONS = {
   '0001_initial': m0001,
@@ -51,7 +50,6 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    if (file !== ':memory:') checkpointOffThread(sqlite, path.resolve(file));
     return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite', sqlite };
   }
   const pg = loadPg();
