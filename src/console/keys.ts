@@ -20,8 +20,8 @@ export async function keysPage(): Promise<HTMLElement> {
           status.replaceChildren();
           const done = await guard(async () => { await client().keys.remove(k.id); return true; }, show);
           if (done) {
+            await load(); // the list first, then the word that it changed
             status.replaceChildren(noteBox('Key removed.'));
-            await load();
           }
         }),
       }, 'Remove');
