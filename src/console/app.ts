@@ -136,6 +136,32 @@ export function busy(action: () => Promise<void>): (e: Event) => Promise<void> {
   };
 }
 
+/**
+ * A listing read from the server a page at a time: `fetchPage` reads one from a cursor, `rows`
+ * draws its entries, `empty` says so when there are none; a More button reads the next page.
+ */
+export function pagedListing<P extends { cursor?: string | null }>(
+  fetchPage: (cursor: string | undefined) => Promise<P>,
+  rows: (page: P) => HTMLElement[],
+  empty: string,
+  show: (text: string) => void,
+): { list: HTMLUListElement; more: HTMLButtonElement; next(): Promise<void>; reload(): Promise<void> } {
+  const list = h('ul', { class: 'listing', id: 'listing' });
+  const more = h('button', { type: 'button', hidden: true }, 'More');
+  let cursor: string | undefined;
+  async function next(): Promise<void> {
+    const page = await guard(() => fetchPage(cursor), show);
+    if (!page) return;
+    const items = rows(page);
+    if (!items.length && !cursor) items.push(h('li', { class: 'empty' }, empty));
+    list.append(...items);
+    cursor = page.cursor ?? undefined;
+    more.hidden = !cursor;
+  }
+  more.addEventListener('click', () => void next());
+  return { list, more, next, reload: () => { list.replaceChildren(); cursor = undefined; return next(); } };
+}
+
 /** Runs an action; a session that has ended sends the user to the login page with a message. */
 export async function guard<T>(action: () => Promise<T>, show: (text: string) => void): Promise<T | undefined> {
   try {

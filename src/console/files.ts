@@ -1,6 +1,6 @@
 /** Files (objects): folders, uploads with progress and cancel, metadata, download, links. */
 import { Coffer } from '../client/index.js';
-import { breadcrumbs, busy, client, encodeRoute, errorBox, guard, h, link, message, navigate, shell } from './app.js';
+import { breadcrumbs, busy, client, encodeRoute, errorBox, guard, h, link, message, navigate, pagedListing, shell } from './app.js';
 
 
 /** A size for people: 20.0 MiB. */
@@ -81,24 +81,18 @@ function uploadRow(dir: string, file: File, uploads: HTMLElement, done: () => vo
 
 export async function filesDirPage(dir: string): Promise<HTMLElement> {
   const status = h('div', {});
-  const list = h('ul', { class: 'listing', id: 'listing' });
-  const more = h('button', { type: 'button', hidden: true }, 'More');
-  let cursor: string | undefined;
   const show = (t: string) => status.replaceChildren(errorBox(t));
-  async function page(): Promise<void> {
-    const listing = await guard(() => client().objects.list({ ...(dir ? { prefix: dir } : {}), delimiter: '/', limit: 100, ...(cursor ? { cursor } : {}) }), show);
-    if (!listing) return;
-    for (const d of listing.prefixes ?? []) list.append(h('li', { class: 'dir' }, link(`/files/${encodeRoute(d)}`, d.slice(dir.length))));
-    for (const o of listing.objects) {
-      list.append(h('li', { class: 'key' }, link(`/files/${encodeRoute(o.path)}`, o.path.slice(dir.length)), h('span', { class: 'meta' }, ` ${humanSize(o.size)}`)));
-    }
-    if (!listing.objects.length && !listing.prefixes?.length && !cursor) list.append(h('li', { class: 'empty' }, 'No files here yet.'));
-    cursor = listing.cursor ?? undefined;
-    more.hidden = !cursor;
-  }
-  more.addEventListener('click', () => void page());
+  const { list, more, next, reload } = pagedListing(
+    (cursor) => client().objects.list({ ...(dir ? { prefix: dir } : {}), delimiter: '/', limit: 100, ...(cursor ? { cursor } : {}) }),
+    (listing) => [
+      ...(listing.prefixes ?? []).map((d) => h('li', { class: 'dir' }, link(`/files/${encodeRoute(d)}`, d.slice(dir.length)))),
+      ...listing.objects.map((o) => h('li', { class: 'key' }, link(`/files/${encodeRoute(o.path)}`, o.path.slice(dir.length)), h('span', { class: 'meta' }, ` ${humanSize(o.size)}`))),
+    ],
+    'No files here yet.',
+    show,
+  );
   const uploads = h('ul', { class: 'uploads', id: 'uploads', 'aria-label': 'Uploads' });
-  const refresh = () => { list.replaceChildren(); cursor = undefined; void page(); };
+  const refresh = () => void reload();
   const start = (files: FileList | null) => { for (const f of Array.from(files ?? [])) uploadRow(dir, f, uploads, refresh); };
   const picker = h('input', { id: 'file-picker', type: 'file', multiple: true });
   picker.addEventListener('change', () => { start(picker.files); picker.value = ''; });
@@ -109,7 +103,7 @@ export async function filesDirPage(dir: string): Promise<HTMLElement> {
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); start(e.dataTransfer?.files ?? null); });
-  await page();
+  await next();
   return shell(breadcrumbs(dir, '/files/'), h('h1', {}, dir ? dir : 'Files'), status, drop, uploads, list, more);
 }
 

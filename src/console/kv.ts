@@ -1,24 +1,19 @@
 /** The key/value browser: directories with breadcrumbs and paging, a key's value to view and edit. */
 import { CofferError } from '../client/index.js';
-import { breadcrumbs, busy, client, encodeRoute, errorBox, guard, h, link, navigate, noteBox, onSubmit, rerender, shell } from './app.js';
-
+import { breadcrumbs, busy, client, encodeRoute, errorBox, guard, h, link, navigate, noteBox, onSubmit, pagedListing, rerender, shell } from './app.js';
 
 export async function kvDirPage(dir: string): Promise<HTMLElement> {
   const status = h('div', {});
-  const list = h('ul', { class: 'listing', id: 'listing' });
-  const more = h('button', { type: 'button', hidden: true }, 'More');
-  let cursor: string | undefined;
   const show = (t: string) => status.replaceChildren(errorBox(t));
-  async function page(): Promise<void> {
-    const listing = await guard(() => client().kv.list(dir, { limit: 100, ...(cursor ? { cursor } : {}) }), show);
-    if (!listing) return;
-    for (const d of listing.dirs) list.append(h('li', { class: 'dir' }, link(`/kv/${encodeRoute(d)}`, d.slice(dir.length))));
-    for (const k of listing.keys) list.append(h('li', { class: 'key' }, link(`/kv/${encodeRoute(k)}`, k.slice(dir.length))));
-    if (!listing.dirs.length && !listing.keys.length && !cursor) list.append(h('li', { class: 'empty' }, 'Nothing here yet.'));
-    cursor = listing.cursor ?? undefined;
-    more.hidden = !cursor;
-  }
-  more.addEventListener('click', () => void page());
+  const { list, more, next } = pagedListing(
+    (cursor) => client().kv.list(dir, { limit: 100, ...(cursor ? { cursor } : {}) }),
+    (listing) => [
+      ...listing.dirs.map((d) => h('li', { class: 'dir' }, link(`/kv/${encodeRoute(d)}`, d.slice(dir.length)))),
+      ...listing.keys.map((k) => h('li', { class: 'key' }, link(`/kv/${encodeRoute(k)}`, k.slice(dir.length)))),
+    ],
+    'Nothing here yet.',
+    show,
+  );
   const newKey = h('input', { id: 'new-key', name: 'key', required: true, placeholder: 'name or a/nested/name', autocomplete: 'off' });
   const newValue = h('textarea', { id: 'new-value', name: 'value', rows: '4' });
   const asJson = h('input', { id: 'new-json', type: 'checkbox' });
@@ -41,7 +36,7 @@ export async function kvDirPage(dir: string): Promise<HTMLElement> {
     h('label', { class: 'inline' }, asJson, ' Value is JSON'),
     create,
   );
-  await page();
+  await next();
   return shell(breadcrumbs(dir), h('h1', {}, dir ? dir : 'Key/value'), status, list, more, createForm);
 }
 
