@@ -19,6 +19,7 @@ import * as m0006 from './migrations/0006_one_holder_per_key.js';
 import * as m0007 from './migrations/0007_many_nodes.js';
 import { exclusively } from './locks.js';
 import type { Database, OpenDatabase } from './schema.js';
+import { CheckpointingSqliteDialect, WalCheckpoints, type WalCheckpointOptions } from './sqlite/wal-checkpoints.js';
 
 const MIGRATIONS = {
   '0001_initial': m0001,
@@ -38,7 +39,7 @@ export function loadPg(): typeof import('pg').default {
 }
 
 /** Opens the database named by a `sqlite:<file>` or `postgres://` URL. */
-export function openDatabase(url: string, options: { schema?: string } = {}): OpenDatabase {
+export function openDatabase(url: string, options: { schema?: string; checkpoints?: WalCheckpointOptions } = {}): OpenDatabase {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') {
@@ -50,7 +51,10 @@ export function openDatabase(url: string, options: { schema?: string } = {}): Op
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite', sqlite };
+    const database = withStatementCache(sqlite);
+    if (file === ':memory:') return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', sqlite };
+    const checkpoints = new WalCheckpoints(sqlite, path.resolve(file), options.checkpoints);
+    return { db: new Kysely<Database>({ dialect: new CheckpointingSqliteDialect({ database }, checkpoints) }), dialect: 'sqlite', sqlite, checkpoints };
   }
   const pg = loadPg();
   // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.
@@ -114,7 +118,7 @@ function namingPreparedQueries(pool: import('pg').Pool): PostgresPool {
  * hot path preparing costs more than running. Safe because nothing here streams a statement
  * (a statement cannot serve two iterations at once).
  */
-function withStatementCache(sqlite: SQLite.Database, limit = 512): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, limit = 512): SqliteDatabase & { prepare(sql: string): SQLite.Statement } {
   const statements = new Map<string, SQLite.Statement>();
   return {
     close: () => sqlite.close(),

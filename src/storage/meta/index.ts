@@ -62,7 +62,7 @@ export function metadataStores(open: OpenDatabase, connection?: { url: string; s
     tokens: new KyselyTokenStore(open),
     loginFailures: new KyselyLoginFailureStore(open),
     // SQLite has one process writing it (SPEC §5): a cache in front of it is exact.
-    kv: open.sqlite ? new CachedKvStore(new GroupCommitKvStore(open.sqlite, kv)) : kv,
+    kv: open.sqlite ? new CachedKvStore(new GroupCommitKvStore(open.sqlite, kv, open.checkpoints)) : kv,
     objects: new KyselyObjectIndex(open),
     parcels: new KyselyParcelStore(open),
     keys: new KyselyKeyStore(open),

@@ -4,6 +4,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import type { Generated, Kysely } from 'kysely';
+import type { WalCheckpoints } from './sqlite/wal-checkpoints.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -13,6 +14,8 @@ export interface OpenDatabase {
   dialect: Dialect;
   /** On SQLite, the connection under Kysely, for the few paths that go around it. */
   sqlite?: SQLite.Database;
+  /** On a SQLite file, what checkpoints its log off the event loop (and holds writes back meanwhile). */
+  checkpoints?: WalCheckpoints;
 }
 
 export interface UsersTable {

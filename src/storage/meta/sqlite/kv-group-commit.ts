@@ -7,13 +7,14 @@
  *
  * better-sqlite3 runs the batch synchronously, so no other statement can slip into it. Kysely's
  * transactions do await between their statements; a batch that finds one open waits for the
- * next turn rather than joining it.
+ * next turn rather than joining it, and while a checkpoint holds writes back, for their release.
  */
 import type SQLite from 'better-sqlite3';
 import type { KvEntry, KvScan, KvStore } from '../../../kv/kv-store.js';
 import type { KvTable } from '../schema.js';
 import type { Selectable } from 'kysely';
 import { kvRow, liveEntry } from '../kysely/kv.js';
+import type { WalCheckpoints } from './wal-checkpoints.js';
 
 type Check = (current: KvEntry | undefined) => void;
 
@@ -38,6 +39,7 @@ export class GroupCommitKvStore implements KvStore {
   constructor(
     private readonly sqlite: SQLite.Database,
     private readonly store: KvStore,
+    private readonly checkpoints?: WalCheckpoints,
   ) {
     this.current = sqlite.prepare('select * from kv where owner = ? and key = ?');
     this.insert = sqlite.prepare(`insert into kv (${COLUMNS.join(', ')}) values (${COLUMNS.map((c) => '@' + c).join(', ')})`);
@@ -73,6 +75,11 @@ export class GroupCommitKvStore implements KvStore {
   private readonly flush = (): void => {
     if (this.sqlite.inTransaction) {
       setImmediate(this.flush); // a Kysely transaction is between two of its statements
+      return;
+    }
+    const held = this.checkpoints?.heldFor(() => true);
+    if (held) {
+      void held.then(this.flush); // the log is being emptied (wal-checkpoints.ts)
       return;
     }
     const batch = this.queue;

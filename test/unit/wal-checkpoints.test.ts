@@ -1,0 +1,120 @@
+/**
+ * SQLite checkpoints off the event loop (src/storage/meta/sqlite/wal-checkpoints.ts), on a real
+ * database file through the stores the server uses: the log stays bounded under a sustained write
+ * load and every row is kept; while a checkpoint empties the log, writes wait and reads do not;
+ * a transaction that stays open makes the checkpoint give way, never wait on each other.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, test } from 'node:test';
+import { sql } from 'kysely';
+import type { KvEntry } from '../../src/kv/kv-store.js';
+import { migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
+import { metadataStores } from '../../src/storage/meta/index.js';
+import type { WalCheckpointOptions } from '../../src/storage/meta/sqlite/wal-checkpoints.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function openFile(checkpoints: WalCheckpointOptions) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'coffer-wal-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'meta.db');
+  const open = openDatabase(`sqlite:${file}`, { checkpoints });
+  await migrateToLatest(open);
+  await sql`create table t (v integer)`.execute(open.db);
+  const logSize = async () => (await stat(`${file}-wal`).catch(() => ({ size: 0 }))).size;
+  return { file, open, stores: metadataStores(open), logSize };
+}
+
+function entry(key: string, value: Buffer): KvEntry {
+  return { key, kind: 'raw', contentType: null, value, size: value.length, etag: `"${key}"`, expiresAt: null, createdAt: 1, updatedAt: 1 };
+}
+
+/** Settled yet? (without waiting for it) */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(() => (done = true), () => (done = true));
+  await sleep(0);
+  return done;
+}
+
+const count = async (db: ReturnType<typeof openDatabase>['db'], table: 'kv' | 't') =>
+  Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]!.n);
+
+test('under a sustained write load the log stays bounded, and every row is kept across a reopening', async () => {
+  const { file, open, stores, logSize } = await openFile({ limitBytes: 256 * 1024, everyMs: 20 });
+  let largest = 0;
+  // 8 MiB in 80 turns of 25 concurrent 4 KiB writes (one group commit each), the loop turning between.
+  for (let turn = 0; turn < 80; turn++) {
+    await Promise.all(Array.from({ length: 25 }, (_, i) => stores.kv.write('owner', entry(`k${turn}-${i}`, Buffer.alloc(4096, i)), () => {})));
+    await sql`insert into t (v) values (${turn})`.execute(open.db);
+    largest = Math.max(largest, await logSize());
+    await sleep(5);
+  }
+  assert.ok(largest < 3 * 1024 * 1024, `the log reached ${largest} bytes of the 8 MiB written: the checkpoints did not keep up`);
+  assert.equal(await count(open.db, 'kv'), 2000);
+  await open.db.destroy();
+  const again = openDatabase(`sqlite:${file}`);
+  assert.equal(await count(again.db, 'kv'), 2000);
+  assert.equal(await count(again.db, 't'), 80);
+  await again.db.destroy();
+});
+
+test('a checkpoint empties the log; meanwhile writes wait for it and reads do not', async () => {
+  const { open, stores, logSize } = await openFile({ everyMs: 60_000 });
+  for (let i = 0; i < 20; i++) await sql`insert into t (v) values (${i})`.execute(open.db);
+  assert.ok((await logSize()) > 0);
+  assert.ok(await open.checkpoints!.checkpoint());
+  assert.equal(await logSize(), 0);
+
+  const release = open.checkpoints!.holdWrites();
+  assert.equal(await count(open.db, 't'), 20, 'a read waits for nothing');
+  assert.equal(await stores.kv.get('owner', 'missing', 1), undefined);
+  const kysely = sql`insert into t (v) values (100)`.execute(open.db);
+  const grouped = stores.kv.write('owner', entry('held', Buffer.from('x')), () => {});
+  const read = sql`select count(*) as n from t`.execute(open.db);
+  await sleep(50);
+  assert.equal(await settled(kysely), false, 'a Kysely write went ahead while writes were held');
+  assert.equal(await settled(grouped), false, 'a group-commit write went ahead while writes were held');
+  assert.equal(await settled(read), false, 'a read queued behind a held write waits for it (one connection)');
+  release();
+  await Promise.all([kysely, grouped, read]);
+  assert.equal(await count(open.db, 't'), 21);
+  assert.equal((await stores.kv.get('owner', 'held', 1))?.value.toString(), 'x');
+  await open.db.destroy();
+});
+
+test('a transaction open throughout makes the checkpoint give way; one that ends lets it finish', async () => {
+  const { open, stores, logSize } = await openFile({ everyMs: 60_000 });
+  await sql`insert into t (v) values (0)`.execute(open.db);
+
+  // Open for longer than the checkpoint waits (200 ms): the checkpoint gives up, writes go on.
+  let queued: Promise<unknown> | undefined;
+  let gaveWay: unknown;
+  await open.db.transaction().execute(async (trx) => {
+    await sql`insert into t (v) values (1)`.execute(trx);
+    const checkpoint = open.checkpoints!.checkpoint();
+    while (!open.checkpoints!.holding) await sleep(1);
+    queued = stores.kv.write('owner', entry('during', Buffer.from('y')), () => {});
+    gaveWay = await checkpoint;
+    await sql`insert into t (v) values (2)`.execute(trx);
+  });
+  assert.equal(gaveWay, undefined);
+  await queued;
+
+  // Ended within the wait: the checkpoint runs after the commit, the transaction's rows kept.
+  const checkpoint = open.checkpoints!.checkpoint();
+  await open.db.transaction().execute(async (trx) => {
+    await sql`insert into t (v) values (3)`.execute(trx);
+    await sleep(30);
+  });
+  assert.ok(await checkpoint);
+  assert.equal(await logSize(), 0);
+  assert.equal(await count(open.db, 't'), 4);
+  assert.equal((await stores.kv.get('owner', 'during', 1))?.value.toString(), 'y');
+  await open.db.destroy();
+});
