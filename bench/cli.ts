@@ -8,8 +8,9 @@
  *   curl up     curl -T file -H 'Authorization: Bearer …' PUT /v1/objects/curl.bin
  *   coffer up   coffer upload file cli.bin -q            (COFFER_URL and COFFER_TOKEN set)
  *   curl down   curl -o out GET /v1/objects/curl.bin
+ *   curl down, checked   curl … | tee out | sha256sum   (what checking costs curl, on two cores at best)
  *   coffer down coffer download cli.bin out -q              (checked against the SHA-256 as it arrives)
- *               coffer download cli.bin out -q --no-verify  (compared with the same curl run)
+ *               coffer download cli.bin out -q --no-verify  (compared with the plain curl run)
  * BENCH_RUNS times (default 3; the order alternates, coffer first in even runs), each after a
  * `sync`, under /usr/bin/time for its peak RSS and CPU time. Printed, from the run of median
  * time: MiB/s, CLI/curl, the CLI's peak RSS (highest of all runs), and both clients' CPU seconds
@@ -77,7 +78,7 @@ async function backend(name: string, env: Record<string, string>, file: string, 
     if ((await sha256(out)) !== digest) throw new Error(`${name}: ${who}'s download differs from the file`);
     await rm(out);
   };
-  const runs: Record<'curlUp' | 'cliUp' | 'curlDown' | 'cliDown' | 'cliDownUnverified', Measured[]> = { curlUp: [], cliUp: [], curlDown: [], cliDown: [], cliDownUnverified: [] };
+  const runs: Record<'curlUp' | 'cliUp' | 'curlDown' | 'curlDownChecked' | 'cliDown' | 'cliDownUnverified', Measured[]> = { curlUp: [], cliUp: [], curlDown: [], curlDownChecked: [], cliDown: [], cliDownUnverified: [] };
   // The order alternates between runs: what goes second meets the backend still busy with the
   // first (Ceph settles its writes after `sync`), so neither client always pays for it.
   const stepCurlUp = async () => runs.curlUp.push(await settled(() => measured('curl', ['-sS', '-f', '-o', '/dev/null', '-T', file, '-H', auth, '-H', 'content-type: application/octet-stream', `${coffer.base}/v1/objects/curl.bin`])));
@@ -85,6 +86,10 @@ async function backend(name: string, env: Record<string, string>, file: string, 
   const stepCurlDown = async () => {
     runs.curlDown.push(await settled(() => measured('curl', ['-sS', '-f', '-o', out, '-H', auth, `${coffer.base}/v1/objects/curl.bin`])));
     await downloaded('curl');
+    const pipe = `curl -sS -f -H '${auth}' '${coffer.base}/v1/objects/curl.bin' | tee '${out}' | sha256sum > '${out}.sum'`;
+    runs.curlDownChecked.push(await settled(() => measured('bash', ['-o', 'pipefail', '-c', pipe])));
+    if (!(await readFile(`${out}.sum`, 'utf8')).startsWith(digest)) throw new Error(`${name}: curl | sha256sum printed another digest`);
+    await downloaded('curl | tee');
   };
   const stepCliDown = async () => {
     runs.cliDown.push(await settled(() => cli(['download', 'cli.bin', out, '-q'])));
@@ -99,7 +104,7 @@ async function backend(name: string, env: Record<string, string>, file: string, 
   coffer.child.kill('SIGTERM');
   const rates = (ms: Measured[]) => ms.map((m) => (SIZE_MIB / m.seconds).toFixed(0)).join('/');
   process.stderr.write(`${name} MiB/s of each run: ${Object.entries(runs).map(([k, ms]) => `${k} ${rates(ms)}`).join(', ')}\n`);
-  const [curlUp, cliUp, curlDown, cliDown, cliDownUnverified] = [runs.curlUp, runs.cliUp, runs.curlDown, runs.cliDown, runs.cliDownUnverified].map(median) as [Measured, Measured, Measured, Measured, Measured];
+  const [curlUp, cliUp, curlDown, curlDownChecked, cliDown, cliDownUnverified] = [runs.curlUp, runs.cliUp, runs.curlDown, runs.curlDownChecked, runs.cliDown, runs.cliDownUnverified].map(median) as Measured[] as [Measured, Measured, Measured, Measured, Measured, Measured];
 
   const mibps = (s: number) => SIZE_MIB / s;
   const cpu = (m: Measured) => `${m.user.toFixed(1)}+${m.sys.toFixed(1)}`;
@@ -113,7 +118,12 @@ async function backend(name: string, env: Record<string, string>, file: string, 
     cpu(c),
     cpu(k),
   ];
-  return [row('upload', curlUp, cliUp), row('download', curlDown, cliDown), row('download --no-verify', curlDown, cliDownUnverified)];
+  return [
+    row('upload', curlUp, cliUp),
+    row('download, checked (curl | sha256sum)', curlDownChecked, cliDown),
+    row('download, checked (plain curl)', curlDown, cliDown),
+    row('download --no-verify (plain curl)', curlDown, cliDownUnverified),
+  ];
 }
 
 async function main(): Promise<void> {

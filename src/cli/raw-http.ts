@@ -3,13 +3,15 @@
  * response over in fresh 64 KiB buffers through the parser and a stream (a 1 GiB download cost
  * ~1 s of CPU and ~40 MiB of garbage waiting for the GC); here the socket reads into one reused
  * 1 MiB buffer (net/tls `onread`) and the body goes from it straight to the file. An upload is
- * read from disk into two reused buffers, each written to the socket and awaited before reuse.
+ * read from disk (pread, on this thread) into two reused buffers, each written to the socket and
+ * awaited before reuse.
  *
  * One request per connection. A download takes an answer framed by Content-Length; anything else
  * (chunked, a redirect, an error status) is left to the caller, which falls back to the client
  * library's path. An upload's answer may also be chunked. Proxies are not supported, as by
  * node-fetch.ts.
  */
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -249,7 +251,9 @@ export async function sendFile(exchange: RawExchange, file: FileHandle, size: nu
   let position = 0;
   // Until the whole file is sent, or the server has answered (a refusal does not wait for it).
   for (let i = 0; position < size && !exchange.answered; i ^= 1) {
-    const { bytesRead } = await file.read(buffers[i]!, 0, Math.min(READ_BUFFER, size - position), position);
+    // Read on this thread, as curl does: through libuv's pool each chunk waits for two thread
+    // wake-ups, which a machine busy with the store (Ceph's daemons) can delay.
+    const bytesRead = readSync(file.fd, buffers[i]!, 0, Math.min(READ_BUFFER, size - position), position);
     if (bytesRead === 0) throw new Error('the file got shorter while it was being sent');
     await inFlight; // the other buffer is free again
     // Written from the check phase, after the loop has polled the socket: an answer that came
