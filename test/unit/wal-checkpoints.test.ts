@@ -1,8 +1,9 @@
 /**
  * SQLite checkpoints off the event loop (src/storage/meta/sqlite/wal-checkpoints.ts), on a real
  * database file through the stores the server uses: the log stays bounded under a sustained write
- * load and every row is kept; while a checkpoint empties the log, writes wait and reads do not;
- * a transaction that stays open makes the checkpoint give way, never wait on each other.
+ * load and every row is kept; while a checkpoint empties the log, writes wait and reads do not
+ * (unless queued behind a held write on the one connection); a transaction that stays open makes
+ * the checkpoint give way; a worker that dies, or a shutdown mid-checkpoint, never leaves writes held.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -64,7 +65,7 @@ test('under a sustained write load the log stays bounded, and every row is kept 
   await again.db.destroy();
 });
 
-test('a checkpoint empties the log; meanwhile writes wait for it and reads do not', async () => {
+test('a checkpoint empties the log; meanwhile writes wait for it, reads do not unless queued behind one', async () => {
   const { open, stores, logSize } = await openFile({ everyMs: 60_000 });
   for (let i = 0; i < 20; i++) await sql`insert into t (v) values (${i})`.execute(open.db);
   assert.ok((await logSize()) > 0);
@@ -74,7 +75,7 @@ test('a checkpoint empties the log; meanwhile writes wait for it and reads do no
   const release = open.checkpoints!.holdWrites();
   assert.equal(await count(open.db, 't'), 20, 'a read waits for nothing');
   assert.equal(await stores.kv.get('owner', 'missing', 1), undefined);
-  const kysely = sql`insert into t (v) values (100)`.execute(open.db);
+  const kysely = sql`insert into t (v) values (100) returning v`.execute(open.db); // a write that returns rows
   const grouped = stores.kv.write('owner', entry('held', Buffer.from('x')), () => {});
   const read = sql`select count(*) as n from t`.execute(open.db);
   await sleep(50);
@@ -88,8 +89,13 @@ test('a checkpoint empties the log; meanwhile writes wait for it and reads do no
   await open.db.destroy();
 });
 
+/** Until `cp.holding`, or fails after 5 s. */
+async function untilHolding(cp: NonNullable<ReturnType<typeof openDatabase>['checkpoints']>): Promise<void> {
+  for (const deadline = Date.now() + 5000; !cp.holding; await sleep(1)) if (Date.now() > deadline) throw new Error('the checkpoint never held writes');
+}
+
 test('a transaction open throughout makes the checkpoint give way; one that ends lets it finish', async () => {
-  const { open, stores, logSize } = await openFile({ everyMs: 60_000 });
+  const { open, stores, logSize } = await openFile({ everyMs: 60_000, quietMs: 150 });
   await sql`insert into t (v) values (0)`.execute(open.db);
 
   // Open for longer than the checkpoint waits (200 ms): the checkpoint gives up, writes go on.
@@ -98,7 +104,7 @@ test('a transaction open throughout makes the checkpoint give way; one that ends
   await open.db.transaction().execute(async (trx) => {
     await sql`insert into t (v) values (1)`.execute(trx);
     const checkpoint = open.checkpoints!.checkpoint();
-    while (!open.checkpoints!.holding) await sleep(1);
+    await untilHolding(open.checkpoints!);
     queued = stores.kv.write('owner', entry('during', Buffer.from('y')), () => {});
     gaveWay = await checkpoint;
     await sql`insert into t (v) values (2)`.execute(trx);
@@ -110,11 +116,52 @@ test('a transaction open throughout makes the checkpoint give way; one that ends
   const checkpoint = open.checkpoints!.checkpoint();
   await open.db.transaction().execute(async (trx) => {
     await sql`insert into t (v) values (3)`.execute(trx);
-    await sleep(30);
+    await sleep(10);
   });
   assert.ok(await checkpoint);
   assert.equal(await logSize(), 0);
   assert.equal(await count(open.db, 't'), 4);
   assert.equal((await stores.kv.get('owner', 'during', 1))?.value.toString(), 'y');
+  await open.db.destroy();
+});
+
+/** The checkpointer's worker thread (private: reached into to make it die). */
+const workerOf = (cp: unknown) => (cp as { worker?: { thread: import('node:worker_threads').Worker } }).worker?.thread;
+
+test('a worker that dies while writes are held does not keep them held: a new one empties the log', async () => {
+  const { open, stores, logSize } = await openFile({ everyMs: 60_000, quietMs: 2000 });
+  await sql`insert into t (v) values (0)`.execute(open.db);
+  let checkpoint: Promise<unknown> | undefined;
+  let grouped: Promise<unknown> | undefined;
+  await open.db.transaction().execute(async (trx) => {
+    await sql`insert into t (v) values (1)`.execute(trx);
+    checkpoint = open.checkpoints!.checkpoint();
+    await untilHolding(open.checkpoints!);
+    grouped = stores.kv.write('owner', entry('after-death', Buffer.from('z')), () => {});
+    await workerOf(open.checkpoints)!.terminate(); // dies between its two checkpoints
+  });
+  assert.ok(await checkpoint, 'the log was emptied by a new worker');
+  await grouped;
+  assert.equal(await logSize() < 64 * 1024, true);
+  assert.equal((await stores.kv.get('owner', 'after-death', 1))?.value.toString(), 'z');
+  await open.db.destroy();
+});
+
+test('a shutdown in the middle of a checkpoint releases the writes and leaves no worker behind', async () => {
+  const { open, stores } = await openFile({ everyMs: 60_000, quietMs: 2000 });
+  let checkpoint: Promise<unknown> | undefined;
+  let grouped: Promise<unknown> | undefined;
+  await open.db.transaction().execute(async (trx) => {
+    await sql`insert into t (v) values (1)`.execute(trx);
+    checkpoint = open.checkpoints!.checkpoint();
+    await untilHolding(open.checkpoints!);
+    grouped = stores.kv.write('owner', entry('at-shutdown', Buffer.from('s')), () => {});
+    open.checkpoints!.stop();
+  });
+  await assert.rejects(checkpoint!, /stopped|exited/);
+  assert.equal(open.checkpoints!.holding, false);
+  await grouped;
+  assert.equal(workerOf(open.checkpoints), undefined);
+  assert.equal((await stores.kv.get('owner', 'at-shutdown', 1))?.value.toString(), 's');
   await open.db.destroy();
 });

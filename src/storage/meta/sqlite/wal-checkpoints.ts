@@ -11,7 +11,8 @@
  *      empties the log. Without this step a busy server's log is never started over and grows
  *      without bound (tried: 20 MiB in 10 s under kv-bench's PUT); emptied, its file's size also
  *      says how much it holds. A transaction that stays open makes this step give way (the writes
- *      go on) until the next second.
+ *      go on) until the next second. A worker that fails or hangs is ended, and the next try comes
+ *      10 s later with a new one.
  * SQLite's own automatic checkpoint stays, far higher, as the safety net should the workers fail.
  */
 import { stat } from 'node:fs/promises';
@@ -40,8 +41,8 @@ parentPort.on('message', (mode) => {
 export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
 /** Pages past which the main connection checkpoints itself after all (SQLite's mechanism). */
 const SAFETY_NET_PAGES = 16_000;
-/** How long the second step waits for an open transaction to end before giving way. */
-const QUIET_WAIT_MS = 200;
+/** A checkpoint taking longer than this fails (its worker is ended, held writes go on). */
+const ASK_TIMEOUT_MS = 30_000;
 
 export interface WalCheckpointOptions {
   /** The log's size past which it is checkpointed (WAL_LIMIT_BYTES). */
@@ -50,6 +51,8 @@ export interface WalCheckpointOptions {
   everyMs?: number;
   /** How long the worker is kept without a checkpoint to run (10 s). */
   idleMs?: number;
+  /** How long emptying the log waits for an open transaction to end before giving way (100 ms). */
+  quietMs?: number;
 }
 
 interface CheckpointResult { busy: number; log: number; checkpointed: number }
@@ -58,6 +61,9 @@ export class WalCheckpoints {
   private worker?: { thread: Worker; lastUsed: number };
   private held?: { promise: Promise<void>; release: () => void };
   private running = false;
+  private stopped = false;
+  /** After a failed checkpoint, none is tried before this time (a broken worker is not restarted every second). */
+  private notBefore = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -83,7 +89,11 @@ export class WalCheckpoints {
     return this.held !== undefined;
   }
 
-  /** Holds new writes back until the returned function is called (reads are never held). */
+  /**
+   * Holds new writes back until the returned function is called. Reads are not held, but on the
+   * one connection a read queued behind a held Kysely write waits with it (the hot path's reads,
+   * the KV and access caches, touch no connection).
+   */
   holdWrites(): () => void {
     if (this.held) throw new Error('writes are already held');
     let release!: () => void;
@@ -107,15 +117,16 @@ export class WalCheckpoints {
     }
   }
 
+  /** Ends the timer and the worker; a checkpoint under way fails and releases the writes. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
-    void this.worker?.thread.terminate();
-    this.worker = undefined;
+    this.stopWorker();
   }
 
   private readonly tick = (): void => {
     if (!this.sqlite.open) return this.stop();
-    if (this.running) return;
+    if (this.running || Date.now() < this.notBefore) return;
     this.running = true;
     void stat(`${this.file}-wal`)
       .then((s) => s.size, () => 0) // no log yet
@@ -123,30 +134,44 @@ export class WalCheckpoints {
         if (size > (this.options.limitBytes ?? WAL_LIMIT_BYTES)) return this.checkpoint();
         if (this.worker && Date.now() - this.worker.lastUsed > (this.options.idleMs ?? 10_000)) this.stopWorker();
       })
-      .catch(() => this.stopWorker()) // started afresh next time; the safety net bounds the log meanwhile
+      .catch(() => {
+        // Tried afresh, with a new worker, in 10 s; SQLite's own checkpoint bounds the log meanwhile.
+        this.stopWorker();
+        this.notBefore = Date.now() + 10_000;
+      })
       .finally(() => (this.running = false));
   };
 
   /** Waits (briefly) until no transaction is open on the main connection. */
   private async quiet(): Promise<boolean> {
-    for (const deadline = Date.now() + QUIET_WAIT_MS; this.sqlite.inTransaction; await sleep(1)) {
+    for (const deadline = Date.now() + (this.options.quietMs ?? 100); this.sqlite.inTransaction; await sleep(1)) {
       if (Date.now() > deadline) return false;
     }
     return true;
   }
 
+  /** One checkpoint by the worker (started when there is none); fails if it exits or takes over ASK_TIMEOUT_MS. */
   private ask(mode: 'PASSIVE' | 'TRUNCATE'): Promise<CheckpointResult> {
+    if (this.stopped) return Promise.reject(new Error('checkpoints are stopped'));
     const worker = (this.worker ??= { thread: this.startWorker(), lastUsed: 0 });
     worker.lastUsed = Date.now();
     const { thread } = worker;
     return new Promise((resolve, reject) => {
-      const onExit = () => reject(new Error('the checkpoint worker exited'));
-      thread.once('exit', onExit);
-      thread.once('message', (m: { result?: CheckpointResult; error?: string }) => {
+      const settle = (error?: Error, result?: CheckpointResult) => {
+        clearTimeout(timer);
         thread.off('exit', onExit);
-        if (m.result) resolve(m.result);
-        else reject(new Error(m.error));
-      });
+        thread.off('message', onMessage);
+        if (result) resolve(result);
+        else reject(error);
+      };
+      const onExit = () => settle(new Error('the checkpoint worker exited'));
+      const onMessage = (m: { result?: CheckpointResult; error?: string }) => settle(new Error(m.error), m.result);
+      const timer = setTimeout(() => {
+        settle(new Error(`the checkpoint took over ${ASK_TIMEOUT_MS} ms`));
+        if (this.worker?.thread === thread) this.stopWorker();
+      }, ASK_TIMEOUT_MS);
+      thread.once('exit', onExit);
+      thread.once('message', onMessage);
       thread.postMessage(mode);
     });
   }
@@ -155,7 +180,11 @@ export class WalCheckpoints {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const thread = new Worker(WORKER, { eval: true, workerData: { driver, file: this.file } });
     thread.unref();
-    thread.on('error', () => {}); // its pending question is rejected by 'exit'
+    thread.on('error', () => {}); // its pending question, if any, is failed by 'exit'
+    // A worker that ends between two questions is not asked again: the next question starts one.
+    thread.once('exit', () => {
+      if (this.worker?.thread === thread) this.worker = undefined;
+    });
     return thread;
   }
 
@@ -180,7 +209,8 @@ export class CheckpointingSqliteDialect extends SqliteDialect {
 
   override createDriver(): Driver {
     const inner = super.createDriver();
-    const writes = (sql: string) => sql === 'begin' || !this.config.database.prepare(sql).readonly;
+    // SQLite calls BEGIN and SAVEPOINT read-only, but they open the transactions that write.
+    const writes = (sql: string) => /^\s*(begin|savepoint)\b/i.test(sql) || !this.config.database.prepare(sql).readonly;
     const wrap = (connection: DatabaseConnection): DatabaseConnection => ({
       executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
         const held = this.checkpoints.heldFor(() => writes(query.sql));
@@ -200,6 +230,9 @@ export class CheckpointingSqliteDialect extends SqliteDialect {
       beginTransaction: (connection, settings: TransactionSettings) => inner.beginTransaction(connection, settings),
       commitTransaction: (connection) => inner.commitTransaction(connection),
       rollbackTransaction: (connection) => inner.rollbackTransaction(connection),
+      savepoint: (connection, name, compile) => inner.savepoint!(connection, name, compile),
+      rollbackToSavepoint: (connection, name, compile) => inner.rollbackToSavepoint!(connection, name, compile),
+      releaseSavepoint: (connection, name, compile) => inner.releaseSavepoint!(connection, name, compile),
       releaseConnection: (connection) => inner.releaseConnection(connection),
       destroy: () => {
         this.checkpoints.stop();
