@@ -1,6 +1,10 @@
-/** What every request leaves behind: one structured log line and its place in the metrics. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * What every request leaves behind: one structured log line and its place in the metrics, also
+ * when its client went away before the end of its request.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { CLIENT_CLOSED, clientClosed } from './request-parts.js';
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
@@ -17,14 +21,21 @@ export function observeRequests(app: FastifyInstance, registry: Registry): void 
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [registry],
   });
-  app.addHook('onResponse', (request, reply, done) => {
-    const status = reply.statusCode;
-    const ms = reply.elapsedTime;
+  const observe = (request: FastifyRequest, status: number, ms: number) => {
     duration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status }, ms / 1000);
     request.log.info(
       { method: request.method, path: request.url.split('?')[0], status, ms: Math.round(ms * 10) / 10, user: request.principal?.user.username },
       'request',
     );
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!clientClosed(request)) observe(request, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  // A request whose client went away before sending all of it gets no response (no onResponse,
+  // as a rule): it is counted here, once, as 499 (nginx's "client closed request").
+  app.addHook('onError', (request, reply, _error, done) => {
+    if (clientClosed(request)) observe(request, CLIENT_CLOSED, reply.elapsedTime);
     done();
   });
 }

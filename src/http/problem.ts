@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPVersion } from 'find-my-way';
 import { asCofferError, CofferError, statusOf, titleOf, type ErrorCode } from '../errors.js';
+import { CLIENT_CLOSED, clientClosed } from './request-parts.js';
 
 function problemBody(status: number, code: ErrorCode, detail: string) {
   return { type: `urn:coffer:error:${code}`, title: titleOf(code), status, detail, code, error: detail };
@@ -105,6 +106,10 @@ export function installProblemHandlers(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // The client went away mid-request (an upload cut short; its stream fails with ECONNRESET):
+    // nobody reads the answer, and it is not the server's trouble, so not logged as a failure
+    // (metrics.ts counts it as 499).
+    if (clientClosed(request)) return reply.code(CLIENT_CLOSED).send();
     // Refused before its body was all read (401 at onRequest, 413 mid-stream): close the
     // connection after answering rather than read the rest of an upload nobody wants.
     if (!request.raw.complete) reply.header('connection', 'close');

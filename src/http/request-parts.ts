@@ -1,9 +1,17 @@
-/** Pieces of a request that several route files read the same way: paths and query parameters. */
+/** Pieces of a request that several files read the same way: paths, query parameters, its state. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../errors.js';
 import { parseEncodedKeyPath, type KeyPath } from '../paths/key-path.js';
 
 export type Query = Record<string, string | string[] | undefined>;
+
+/** The status counted for a request its client abandoned mid-way (nginx's "client closed request"). */
+export const CLIENT_CLOSED = 499;
+
+/** Did the client close its connection before its request was all received? */
+export function clientClosed(request: FastifyRequest): boolean {
+  return !request.raw.complete && (request.raw.destroyed || request.raw.socket?.destroyed === true);
+}
 
 /** The path after `routePrefix` in the raw URL: percent-decoded once, after the query is cut off. */
 export function pathAfter(request: FastifyRequest, routePrefix: string, what = 'key'): KeyPath {

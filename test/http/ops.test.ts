@@ -1,9 +1,12 @@
 /** Operations and the error contract over real HTTP: SPEC §6. */
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { checkProblem, STACK } from '../helpers/problem.js';
 import { bearer, startServer, type TestServer } from '../helpers/server.js';
 
@@ -64,6 +67,38 @@ test('/metrics -> 200 Prometheus text with the request counter', async () => {
   assert.match(body, /# TYPE coffer_http_request_duration_seconds histogram/);
   assert.match(body, /^coffer_http_request_duration_seconds_count\{[^}]*\} \d+/m);
   assert.match(body, /coffer_http_request_duration_seconds_count\{[^}]*route="\/v1\/ping"[^}]*\}/);
+});
+
+/** Sends a request head and part of its body on a raw socket, then resets the connection. */
+async function abandon(head: string, sent: number): Promise<void> {
+  const socket = net.connect(Number(new URL(server.base).port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(head);
+  socket.write(Buffer.alloc(sent, 1));
+  await sleep(150);
+  socket.resetAndDestroy();
+  await once(socket, 'close');
+}
+
+test('a request its client abandons mid-body is counted as 499, never as a server failure (503)', async () => {
+  const auth = `authorization: Bearer ${await server.adminToken()}`;
+  await abandon(`PUT /v1/objects/abandoned.bin HTTP/1.1\r\nhost: x\r\n${auth}\r\ncontent-type: application/octet-stream\r\ncontent-length: 10000000\r\n\r\n`, 1_000_000);
+  await abandon(`PUT /v1/data/abandoned HTTP/1.1\r\nhost: x\r\n${auth}\r\ncontent-type: application/octet-stream\r\ncontent-length: 100000\r\n\r\n`, 1000);
+  const counted = (body: string, route: string, status: number) =>
+    new RegExp(`^coffer_http_request_duration_seconds_count\\{method="PUT",route="${route.replace(/[*]/g, '\\*')}",status="${status}"\\} (\\d+)$`, 'm').exec(body)?.[1];
+  let body = '';
+  for (let i = 0; i < 40; i++) {
+    body = (await get('/metrics')).body;
+    if (counted(body, '/v1/objects/*', 499) && counted(body, '/v1/data/*', 499)) break;
+    await sleep(50);
+  }
+  assert.equal(counted(body, '/v1/objects/*', 499), '1', 'the abandoned upload is counted once as 499');
+  assert.equal(counted(body, '/v1/data/*', 499), '1', 'the abandoned KV write is counted once as 499');
+  assert.doesNotMatch(body, /route="\/v1\/(objects|data)\/\*",status="5\d\d"/, 'no 5xx was counted for them');
+  // Nothing of either was stored, and the server goes on answering.
+  const headers = bearer(await server.adminToken());
+  assert.equal((await server.fetch('/v1/objects/abandoned.bin', { headers })).status, 404);
+  assert.equal((await server.fetch('/v1/data/abandoned', { headers })).status, 404);
 });
 
 test('/openapi.json -> 200 OpenAPI 3.x describing login and data routes', async () => {
