@@ -1,8 +1,8 @@
 /**
  * What every request leaves behind: one structured log line and its place in the metrics, also
- * when its client went away before the end of its request.
+ * when its client went away before the end of its request, or of a streamed answer.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { CLIENT_CLOSED, clientClosed } from './request-parts.js';
 
@@ -12,8 +12,18 @@ export function createMetricsRegistry(): Registry {
   return registry;
 }
 
+/** What counts requests: see `countCutAnswers` for the contexts that stream. */
+export interface RequestObserver {
+  /**
+   * In a context that streams answers (objects, parcels, presigned downloads): a client that
+   * goes away mid-answer is counted as 499 too (its response never finishes, so no onResponse
+   * runs). One listener per request, so not on the KV routes, whose answers are one write.
+   */
+  countCutAnswers(scope: FastifyInstance): void;
+}
+
 /** One onResponse hook for both, since it runs on every request. */
-export function observeRequests(app: FastifyInstance, registry: Registry): void {
+export function observeRequests(app: FastifyInstance, registry: Registry): RequestObserver {
   const duration = new Histogram({
     name: 'coffer_http_request_duration_seconds',
     help: 'Time to answer an HTTP request (its _count counts requests)',
@@ -28,14 +38,31 @@ export function observeRequests(app: FastifyInstance, registry: Registry): void 
       'request',
     );
   };
+  // Counted once, however many of the signs below an abandoned request shows.
+  const abandoned = new WeakSet<FastifyRequest>();
+  const observeAbandoned = (request: FastifyRequest, reply: FastifyReply) => {
+    if (abandoned.has(request)) return;
+    abandoned.add(request);
+    observe(request, CLIENT_CLOSED, reply.elapsedTime);
+  };
   app.addHook('onResponse', (request, reply, done) => {
     if (!clientClosed(request)) observe(request, reply.statusCode, reply.elapsedTime);
     done();
   });
   // A request whose client went away before sending all of it gets no response (no onResponse,
-  // as a rule): it is counted here, once, as 499 (nginx's "client closed request").
+  // as a rule): it is counted here, as 499 (nginx's "client closed request").
   app.addHook('onError', (request, reply, _error, done) => {
-    if (clientClosed(request)) observe(request, CLIENT_CLOSED, reply.elapsedTime);
+    if (clientClosed(request)) observeAbandoned(request, reply);
     done();
   });
+  return {
+    countCutAnswers(scope) {
+      scope.addHook('onSend', (request, reply, payload, done) => {
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) observeAbandoned(request, reply);
+        });
+        done(null, payload);
+      });
+    },
+  };
 }

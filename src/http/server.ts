@@ -105,7 +105,7 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
 /** Every route, with the services they call. */
 export async function registerRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const described = noteRoutes(app);
-  observeRequests(app, services.metrics);
+  const requests = observeRequests(app, services.metrics);
   const limitAddress = await addRateLimits(app, services.rateLimits, { max: services.config.rateLimit, windowMs: services.config.rateLimitWindowSeconds * 1000 });
   await app.register(async (open) => {
     opsRoutes(open, services);
@@ -114,9 +114,15 @@ export async function registerRoutes(app: FastifyInstance, services: Services): 
     authPublicRoutes(open, services);
     userPublicRoutes(open, services);
     challengeRoutes(open, services);
-    await open.register(async (presigned) => presignedRoutes(presigned, services));
+    await open.register(async (presigned) => {
+      requests.countCutAnswers(presigned);
+      presignedRoutes(presigned, services);
+    });
     // Its own context: signed requests (SPEC §2 challenge) and streamed or large JSON bodies.
-    await open.register(async (parcels) => parcelRoutes(parcels, services));
+    await open.register(async (parcels) => {
+      requests.countCutAnswers(parcels);
+      parcelRoutes(parcels, services);
+    });
   });
   await app.register(async (protectedScope) => {
     requireAccessToken(protectedScope, services.tokens, services.assertions, limitAddress);
@@ -126,6 +132,9 @@ export async function registerRoutes(app: FastifyInstance, services: Services): 
     keyRoutes(protectedScope, services);
     presignRoutes(protectedScope, services);
     // Its own context: uploads need a content-type parser that does not read the body.
-    await protectedScope.register(async (objectScope) => objectRoutes(objectScope, services));
+    await protectedScope.register(async (objectScope) => {
+      requests.countCutAnswers(objectScope);
+      objectRoutes(objectScope, services);
+    });
   });
 }

@@ -101,6 +101,38 @@ test('a request its client abandons mid-body is counted as 499, never as a serve
   assert.equal((await server.fetch('/v1/data/abandoned', { headers })).status, 404);
 });
 
+test('a download its client abandons mid-answer is counted once as 499', async () => {
+  const token = await server.adminToken();
+  const put = await server.fetch('/v1/objects/cut-short.bin', { method: 'PUT', headers: { ...bearer(token), 'content-type': 'application/octet-stream' }, body: Buffer.alloc(32 * 1024 * 1024, 7) });
+  assert.equal(put.status, 201);
+  const socket = net.connect(Number(new URL(server.base).port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(`GET /v1/objects/cut-short.bin HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`);
+  let received = 0;
+  for await (const chunk of socket) {
+    received += (chunk as Buffer).length;
+    if (received > 1024 * 1024) break; // breaking out destroys the socket: 1 MiB of 32 read
+  }
+  const counted = (body: string, status: number) =>
+    new RegExp(`^coffer_http_request_duration_seconds_count\\{method="GET",route="/v1/objects/\\*",status="${status}"\\} (\\d+)$`, 'm').exec(body)?.[1];
+  let body = '';
+  for (let i = 0; i < 40 && !counted(body, 499); i++) {
+    await sleep(50);
+    body = (await get('/metrics')).body;
+  }
+  assert.equal(counted(body, 499), '1', 'the cut download is counted once as 499');
+  assert.equal(counted(body, 200), undefined, 'and not as a finished 200');
+  // A whole download still counts as 200.
+  const whole = await server.fetch('/v1/objects/cut-short.bin', { headers: bearer(token) });
+  assert.equal((await whole.arrayBuffer()).byteLength, 32 * 1024 * 1024);
+  for (let i = 0; i < 40 && !counted(body, 200); i++) {
+    await sleep(25);
+    body = (await get('/metrics')).body;
+  }
+  assert.equal(counted(body, 200), '1');
+  assert.equal(counted(body, 499), '1');
+});
+
 test('/openapi.json -> 200 OpenAPI 3.x describing login and data routes', async () => {
   const { res, body } = await get('/openapi.json');
   assert.equal(res.status, 200);
