@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { KvEntry } from '../../src/kv/kv-store.js';
 import { migrateToLatest, openDatabase } from '../../src/storage/meta/database.js';
 import { metadataStores } from '../../src/storage/meta/index.js';
+import type { Database } from '../../src/storage/meta/schema.js';
 import type { WalCheckpointOptions } from '../../src/storage/meta/sqlite/wal-checkpoints.js';
 
 const dirs: string[] = [];
@@ -94,18 +95,35 @@ async function untilHolding(cp: NonNullable<ReturnType<typeof openDatabase>['che
   for (const deadline = Date.now() + 5000; !cp.holding; await sleep(1)) if (Date.now() > deadline) throw new Error('the checkpoint never held writes');
 }
 
-test('a transaction open throughout makes the checkpoint give way; one that ends lets it finish', async () => {
-  const { open, stores, logSize } = await openFile({ everyMs: 60_000, quietMs: 150 });
-  await sql`insert into t (v) values (0)`.execute(open.db);
+type Opened = Awaited<ReturnType<typeof openFile>>;
 
-  // Open for longer than the checkpoint waits (200 ms): the checkpoint gives up, writes go on.
-  let queued: Promise<unknown> | undefined;
-  let gaveWay: unknown;
-  await open.db.transaction().execute(async (trx) => {
+/**
+ * Inside a transaction (so the checkpoint cannot empty the log before it ends): starts a
+ * checkpoint, waits until it holds writes, queues a group-commit write of `key`, then runs
+ * `meanwhile` before the transaction commits.
+ */
+async function checkpointAcrossTransaction(f: Opened, key: string, meanwhile: (checkpoint: Promise<unknown>, trx: Transaction<Database>) => Promise<unknown> | void) {
+  let checkpoint!: Promise<unknown>;
+  let queued!: Promise<unknown>;
+  await f.open.db.transaction().execute(async (trx) => {
     await sql`insert into t (v) values (1)`.execute(trx);
-    const checkpoint = open.checkpoints!.checkpoint();
-    await untilHolding(open.checkpoints!);
-    queued = stores.kv.write('owner', entry('during', Buffer.from('y')), () => {});
+    checkpoint = f.open.checkpoints!.checkpoint();
+    await untilHolding(f.open.checkpoints!);
+    queued = f.stores.kv.write('owner', entry(key, Buffer.from(key)), () => {});
+    await meanwhile(checkpoint, trx);
+  });
+  return { checkpoint, queued };
+}
+
+const valueOf = async (f: Opened, key: string) => (await f.stores.kv.get('owner', key, 1))?.value.toString();
+
+test('a transaction open throughout makes the checkpoint give way; one that ends lets it finish', async () => {
+  const f = await openFile({ everyMs: 60_000, quietMs: 150 });
+  await sql`insert into t (v) values (0)`.execute(f.open.db);
+
+  // Open for longer than the checkpoint waits (150 ms): the checkpoint gives up, writes go on.
+  let gaveWay: unknown = 'not settled';
+  const { queued } = await checkpointAcrossTransaction(f, 'during', async (checkpoint, trx) => {
     gaveWay = await checkpoint;
     await sql`insert into t (v) values (2)`.execute(trx);
   });
@@ -113,55 +131,39 @@ test('a transaction open throughout makes the checkpoint give way; one that ends
   await queued;
 
   // Ended within the wait: the checkpoint runs after the commit, the transaction's rows kept.
-  const checkpoint = open.checkpoints!.checkpoint();
-  await open.db.transaction().execute(async (trx) => {
+  const checkpoint = f.open.checkpoints!.checkpoint();
+  await f.open.db.transaction().execute(async (trx) => {
     await sql`insert into t (v) values (3)`.execute(trx);
     await sleep(10);
   });
   assert.ok(await checkpoint);
-  assert.equal(await logSize(), 0);
-  assert.equal(await count(open.db, 't'), 4);
-  assert.equal((await stores.kv.get('owner', 'during', 1))?.value.toString(), 'y');
-  await open.db.destroy();
+  assert.equal(await f.logSize(), 0);
+  assert.equal(await count(f.open.db, 't'), 4);
+  assert.equal(await valueOf(f, 'during'), 'during');
+  await f.open.db.destroy();
 });
 
 /** The checkpointer's worker thread (private: reached into to make it die). */
 const workerOf = (cp: unknown) => (cp as { worker?: { thread: import('node:worker_threads').Worker } }).worker?.thread;
 
 test('a worker that dies while writes are held does not keep them held: a new one empties the log', async () => {
-  const { open, stores, logSize } = await openFile({ everyMs: 60_000, quietMs: 2000 });
-  await sql`insert into t (v) values (0)`.execute(open.db);
-  let checkpoint: Promise<unknown> | undefined;
-  let grouped: Promise<unknown> | undefined;
-  await open.db.transaction().execute(async (trx) => {
-    await sql`insert into t (v) values (1)`.execute(trx);
-    checkpoint = open.checkpoints!.checkpoint();
-    await untilHolding(open.checkpoints!);
-    grouped = stores.kv.write('owner', entry('after-death', Buffer.from('z')), () => {});
-    await workerOf(open.checkpoints)!.terminate(); // dies between its two checkpoints
-  });
+  const f = await openFile({ everyMs: 60_000, quietMs: 2000 });
+  await sql`insert into t (v) values (0)`.execute(f.open.db);
+  const { checkpoint, queued } = await checkpointAcrossTransaction(f, 'after-death', () => workerOf(f.open.checkpoints)!.terminate()); // dies between its two steps
   assert.ok(await checkpoint, 'the log was emptied by a new worker');
-  await grouped;
-  assert.equal(await logSize() < 64 * 1024, true);
-  assert.equal((await stores.kv.get('owner', 'after-death', 1))?.value.toString(), 'z');
-  await open.db.destroy();
+  await queued;
+  assert.equal((await f.logSize()) < 64 * 1024, true);
+  assert.equal(await valueOf(f, 'after-death'), 'after-death');
+  await f.open.db.destroy();
 });
 
 test('a shutdown in the middle of a checkpoint releases the writes and leaves no worker behind', async () => {
-  const { open, stores } = await openFile({ everyMs: 60_000, quietMs: 2000 });
-  let checkpoint: Promise<unknown> | undefined;
-  let grouped: Promise<unknown> | undefined;
-  await open.db.transaction().execute(async (trx) => {
-    await sql`insert into t (v) values (1)`.execute(trx);
-    checkpoint = open.checkpoints!.checkpoint();
-    await untilHolding(open.checkpoints!);
-    grouped = stores.kv.write('owner', entry('at-shutdown', Buffer.from('s')), () => {});
-    open.checkpoints!.stop();
-  });
-  await assert.rejects(checkpoint!, /stopped|exited/);
-  assert.equal(open.checkpoints!.holding, false);
-  await grouped;
-  assert.equal(workerOf(open.checkpoints), undefined);
-  assert.equal((await stores.kv.get('owner', 'at-shutdown', 1))?.value.toString(), 's');
-  await open.db.destroy();
+  const f = await openFile({ everyMs: 60_000, quietMs: 2000 });
+  const { checkpoint, queued } = await checkpointAcrossTransaction(f, 'at-shutdown', () => f.open.checkpoints!.stop());
+  await assert.rejects(checkpoint, /stopped|exited/);
+  assert.equal(f.open.checkpoints!.holding, false);
+  await queued;
+  assert.equal(workerOf(f.open.checkpoints), undefined);
+  assert.equal(await valueOf(f, 'at-shutdown'), 'at-shutdown');
+  await f.open.db.destroy();
 });
