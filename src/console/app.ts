@@ -105,35 +105,29 @@ export function noteBox(text: string): HTMLElement {
   return h('p', { class: 'note', role: 'status' }, text);
 }
 
-/**
- * A form's submit listener: no page load, `status` cleared, `button` disabled while `action` runs
- * (so a double click sends once), enabled again however it ends.
- */
+/** Runs `action` with `button` disabled, so that a double click (or Enter twice) sends one request. */
+async function whileDisabled(button: HTMLButtonElement, action: () => Promise<void>): Promise<void> {
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    await action();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** A form's submit listener: no page load, `status` cleared, `button` disabled while `action` runs. */
 export function onSubmit(button: HTMLButtonElement, status: HTMLElement, action: () => Promise<void>): (e: Event) => Promise<void> {
   return async (e: Event) => {
     e.preventDefault();
     status.replaceChildren();
-    button.disabled = true;
-    try {
-      await action();
-    } finally {
-      button.disabled = false;
-    }
+    await whileDisabled(button, action);
   };
 }
 
-/** A button's click handler that keeps the button disabled while `action` runs: a double click sends one request. */
+/** A button's click handler that keeps the button disabled while `action` runs. */
 export function busy(action: () => Promise<void>): (e: Event) => Promise<void> {
-  return async (e: Event) => {
-    const button = e.currentTarget as HTMLButtonElement;
-    if (button.disabled) return;
-    button.disabled = true;
-    try {
-      await action();
-    } finally {
-      button.disabled = false;
-    }
-  };
+  return (e: Event) => whileDisabled(e.currentTarget as HTMLButtonElement, action);
 }
 
 /**
