@@ -96,17 +96,20 @@ export class TokenService {
 
   /** Checks signature, type and time claims (cached); not revocation. Throws invalid_token. */
   async verifyAccessToken(token: string): Promise<AccessClaims> {
-    const nowSec = this.clock.now() / 1000;
-    const cached = this.verified.get(token);
-    if (cached) {
-      if (cached.exp + this.settings.clockSkew > nowSec) return cached;
-      this.verified.delete(token);
-      throw invalidToken('The access token has expired.');
-    }
+    const cached = this.cachedClaims(token);
+    if (cached) return cached;
     const claims = await this.verifySignedToken(token);
     if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, claims);
     return claims;
+  }
+
+  /** A token whose signature was checked before: its claims, or invalid_token once it has expired. */
+  private cachedClaims(token: string): AccessClaims | undefined {
+    const cached = this.verified.get(token);
+    if (!cached || cached.exp + this.settings.clockSkew > this.clock.now() / 1000) return cached;
+    this.verified.delete(token);
+    throw invalidToken('The access token has expired.');
   }
 
   private async verifySignedToken(token: string): Promise<AccessClaims> {
@@ -138,11 +141,11 @@ export class TokenService {
   /**
    * `authenticate` without waiting, when the token's signature and its live state are both in
    * the caches (most requests): undefined when either is not, and the caller takes the full path.
-   * Throws as `authenticate` does for a revoked token.
+   * Throws as `authenticate` does for an expired or revoked token.
    */
   cachedPrincipal(token: string): Principal | undefined {
-    const claims = this.verified.get(token);
-    if (!claims || claims.exp + this.settings.clockSkew <= this.clock.now() / 1000 || !this.feed.current) return undefined;
+    const claims = this.cachedClaims(token);
+    if (!claims || !this.feed.current) return undefined;
     const state = this.cache.get(claims.jti);
     return state && this.principal(token, claims, state);
   }
