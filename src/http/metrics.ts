@@ -22,7 +22,10 @@ export interface RequestObserver {
   countCutAnswers(scope: FastifyInstance): void;
 }
 
-/** One onResponse hook for both, since it runs on every request. */
+/**
+ * The access line and the request metric, written from one place: onResponse for the requests
+ * that were answered, onError and `countCutAnswers` for those their client abandoned.
+ */
 export function observeRequests(app: FastifyInstance, registry: Registry): RequestObserver {
   const duration = new Histogram({
     name: 'coffer_http_request_duration_seconds',
