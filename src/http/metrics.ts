@@ -3,7 +3,9 @@
  * when its client went away before the end of its request, or of a streamed answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pino from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { AccessLog } from './access-log.js';
 import { CLIENT_CLOSED, clientClosed } from './request-parts.js';
 
 export function createMetricsRegistry(): Registry {
@@ -34,12 +36,22 @@ export function observeRequests(app: FastifyInstance, registry: Registry): Reque
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [registry],
   });
+  const access = new AccessLog(app.log as pino.Logger);
+  app.addHook('onClose', (_app, done) => {
+    access.close();
+    done();
+  });
   const observe = (request: FastifyRequest, status: number, ms: number) => {
     duration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status }, ms / 1000);
-    request.log.info(
-      { method: request.method, path: request.url.split('?')[0], status, ms: Math.round(ms * 10) / 10, user: request.principal?.user.username },
-      'request',
-    );
+    const query = request.url.indexOf('?');
+    access.write({
+      reqId: request.id,
+      method: request.method,
+      path: query < 0 ? request.url : request.url.slice(0, query),
+      status,
+      ms: Math.round(ms * 10) / 10,
+      user: request.principal?.user.username,
+    });
   };
   // Counted once, however many of the signs below an abandoned request shows.
   const abandoned = new WeakSet<FastifyRequest>();

@@ -1,0 +1,106 @@
+/**
+ * The access line, built by hand for speed (src/http/access-log.ts): the same line pino would
+ * write, one line per request whatever its path holds, written once per event-loop turn, at the
+ * logger's level only, and not lost when the process exits in the turn that answered.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { AccessLog, type AccessEntry } from '../../src/http/access-log.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A pino logger writing into an array: each element is one write to the destination. */
+function capture(level = 'info') {
+  const writes: string[] = [];
+  const logger = pino({ level }, { write: (chunk: string) => void writes.push(chunk) });
+  return { logger, writes, lines: () => writes.join('').split('\n').filter(Boolean) };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+const withoutTime = (line: string) => line.replace(/"time":\d+,/, '');
+
+const entry = (over: Partial<AccessEntry> = {}): AccessEntry => ({ reqId: 'req-7', method: 'GET', path: '/v1/data/k', status: 200, ms: 0.4, user: 'alice', ...over });
+
+test('writes the line pino writes for the same fields, with and without a user', async () => {
+  for (const user of ['alice', undefined]) {
+    const ours = capture();
+    const access = new AccessLog(ours.logger);
+    access.write(entry({ user }));
+    await turn();
+    access.close();
+
+    const theirs = capture();
+    theirs.logger.child({ reqId: 'req-7' }).info({ method: 'GET', path: '/v1/data/k', status: 200, ms: 0.4, user }, 'request');
+    assert.deepEqual(ours.lines().map(withoutTime), theirs.lines().map(withoutTime));
+    assert.match(ours.lines()[0]!, /^\{"level":30,"time":\d+,"pid":\d+,"hostname":/);
+  }
+});
+
+test('a hostile path or user name stays inside its field: one parseable line per request', async () => {
+  const { logger, lines } = capture();
+  const access = new AccessLog(logger);
+  const hostile = ['/a"b', '/a\nb', '/a\\"}\n{"level":60', '/\u0000\u001f\u2028', '/é€𝄞', '/\ud800'];
+  for (const p of hostile) access.write(entry({ path: p, user: p }));
+  await turn();
+  access.close();
+  const parsed = lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(parsed.length, hostile.length);
+  parsed.forEach((line, i) => {
+    assert.equal(line.path, hostile[i]);
+    assert.equal(line.user, hostile[i]);
+    assert.equal(line.level, 30);
+    assert.equal(line.msg, 'request');
+  });
+  assert.equal(parsed[2]!.path, '/a\\"}\n{"level":60');
+});
+
+test("one turn's lines reach the destination in one write, in order", async () => {
+  const { logger, writes, lines } = capture();
+  const access = new AccessLog(logger);
+  for (let i = 0; i < 3; i++) access.write(entry({ reqId: `req-${i}` }));
+  assert.equal(writes.length, 0, 'nothing is written before the turn ends');
+  await turn();
+  assert.equal(writes.length, 1);
+  assert.deepEqual(lines().map((l) => (JSON.parse(l) as { reqId: string }).reqId), ['req-0', 'req-1', 'req-2']);
+  access.write(entry({ reqId: 'req-3' }));
+  access.close();
+  assert.equal(writes.length, 2, 'close writes what waits at once');
+});
+
+test("follows the logger's level", async () => {
+  const { logger, writes } = capture('warn');
+  const access = new AccessLog(logger);
+  access.write(entry());
+  await turn();
+  logger.level = 'info';
+  access.write(entry());
+  await turn();
+  access.close();
+  assert.equal(writes.length, 1);
+});
+
+test('close stops listening for the exit (servers opened and closed in one process leak nothing)', () => {
+  const before = process.listenerCount('exit');
+  for (let i = 0; i < 20; i++) new AccessLog(capture().logger).close();
+  assert.equal(process.listenerCount('exit'), before);
+});
+
+test('a process that exits in the turn that answered still writes its lines (to a real stdout)', () => {
+  const script = `
+    import pino from 'pino';
+    import { AccessLog } from ${JSON.stringify(path.join(ROOT, 'src/http/access-log.ts'))};
+    const access = new AccessLog(pino());
+    access.write({ reqId: 'req-1', method: 'PUT', path: '/v1/data/last', status: 201, ms: 1.5, user: 'bob' });
+    process.exit(3);
+  `;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(run.status, 3, run.stderr);
+  const line = JSON.parse(run.stdout.trim()) as Record<string, unknown>;
+  assert.equal(line.path, '/v1/data/last');
+  assert.equal(line.status, 201);
+  assert.equal(line.user, 'bob');
+});
