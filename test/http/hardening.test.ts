@@ -43,6 +43,7 @@ describe('security headers (SPEC §6: every response)', () => {
 
   test('API answers, errors of every kind, docs and stored bytes all carry them', async () => {
     await server.fetch('/v1/objects/page.html', { method: 'PUT', headers: bearer(token, { 'content-type': 'text/html' }), body: '<script>alert(1)</script>' });
+    const etag = (await server.fetch('/v1/objects/page.html', { method: 'HEAD', headers: bearer(token) })).headers.get('etag') ?? '';
     const answers: Array<[string, Response]> = [
       ['ping', await server.fetch('/v1/ping')],
       ['jwks', await server.fetch('/.well-known/jwks.json')],
@@ -54,7 +55,10 @@ describe('security headers (SPEC §6: every response)', () => {
       ['415', await server.fetch('/v1/login', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })],
       ['docs', await server.fetch('/docs', { redirect: 'follow' })],
       ['stored HTML', await server.fetch('/v1/objects/page.html', { headers: bearer(token) })],
+      ['HEAD of stored HTML', await server.fetch('/v1/objects/page.html', { method: 'HEAD', headers: bearer(token) })],
+      ['304', await server.fetch('/v1/objects/page.html', { headers: bearer(token, { 'if-none-match': etag }) })],
     ];
+    assert.deepEqual(answers.slice(-2).map(([, res]) => res.status), [200, 304]);
     for (const [what, res] of answers) {
       await res.arrayBuffer();
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff', `${what} (${res.status})`);
