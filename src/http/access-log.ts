@@ -4,10 +4,12 @@
  *
  * Why not `request.log.info(...)`: on a core serving ~20k KV GETs/s, pino's path for this one
  * line (a child logger per request, the fields serialised one by one, one stream write per line)
- * cost ~8 µs of the ~45 µs a request took; building the line here and writing a turn's lines at
- * once costs ~3 (bench/README.md, "The access line"). Every other log line, all of them rare,
- * stays with pino. A test holds the two formats equal.
+ * cost ~8–11 µs of the ~45 µs a request took; building the line here and writing a turn's lines
+ * at once costs ~4–6 (bench/README.md, "The access line"). Every other log line, all of them
+ * rare, stays with pino. Coffer's logger keeps pino's default format (server.ts), and a test holds
+ * the two equal.
  */
+import { writeSync } from 'node:fs';
 import pino from 'pino';
 
 export interface AccessEntry {
@@ -22,18 +24,33 @@ export interface AccessEntry {
 
 const INFO = 30;
 
+/** The access logs not yet closed, for the one exit listener (a process may open many servers). */
+const open = new Set<WeakRef<AccessLog>>();
+let listeningForExit = false;
+
 export class AccessLog {
   private pending: string[] = [];
   private scheduled = false;
-  private readonly stream: pino.DestinationStream;
+  private readonly stream: pino.DestinationStream & { fd?: unknown };
   /** The logger's bindings (pid, hostname), serialised by pino as it writes them after "time". */
   private readonly bindings: string;
+  private readonly ref = new WeakRef(this);
 
   constructor(private readonly logger: pino.Logger) {
     const own = logger as unknown as Record<symbol, unknown>;
-    this.stream = own[pino.symbols.streamSym] as pino.DestinationStream;
-    this.bindings = own[pino.symbols.chindingsSym] as string;
-    process.on('exit', this.flushAtExit);
+    const stream = own[pino.symbols.streamSym] as AccessLog['stream'] | undefined;
+    const bindings = own[pino.symbols.chindingsSym];
+    // pino's symbols are its own: a logger from another copy of pino would not have them.
+    if (typeof stream?.write !== 'function' || typeof bindings !== 'string') throw new Error('the access log needs the pino logger that Fastify was given (two copies of pino?)');
+    this.stream = stream;
+    this.bindings = bindings;
+    open.add(this.ref);
+    if (!listeningForExit) {
+      listeningForExit = true;
+      process.on('exit', () => {
+        for (const ref of open) ref.deref()?.writeNowSync();
+      });
+    }
   }
 
   write(e: AccessEntry): void {
@@ -49,10 +66,10 @@ export class AccessLog {
     }
   }
 
-  /** Writes what is waiting and stops listening for the process's exit (the server closes). */
+  /** Hands over what is waiting and leaves the exit listener's set (the server closes). */
   close(): void {
     this.flush();
-    process.off('exit', this.flushAtExit);
+    open.delete(this.ref);
   }
 
   private readonly flush = (): void => {
@@ -63,13 +80,31 @@ export class AccessLog {
     this.stream.write(lines);
   };
 
-  /** At exit there is no next turn: what waits is written now (pino flushed its own buffer first). */
-  private readonly flushAtExit = (): void => {
-    this.flush();
+  /**
+   * At exit there is no next turn, and a write handed to the destination now would never finish:
+   * what waits goes straight to its file descriptor, after pino's own exit flush (registered
+   * first, so run first).
+   */
+  writeNowSync(): void {
+    if (this.pending.length === 0) return;
+    const lines = this.pending.join('');
+    this.pending = [];
+    if (typeof this.stream.fd === 'number' && this.stream.fd >= 0) writeAllSync(this.stream.fd, lines);
+    else this.stream.write(lines);
+  }
+}
+
+/** Writes all of `text` to `fd`, waiting out a full non-blocking pipe for up to a second. */
+function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  const giveUpAt = Date.now() + 1000;
+  let offset = 0;
+  while (offset < bytes.length) {
     try {
-      (this.stream as { flushSync?: () => void }).flushSync?.();
-    } catch {
-      // a destination already closed (the process is exiting either way)
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > giveUpAt) return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
-  };
+  }
 }

@@ -83,24 +83,30 @@ test("follows the logger's level", async () => {
   assert.equal(writes.length, 1);
 });
 
-test('close stops listening for the exit (servers opened and closed in one process leak nothing)', () => {
+test('one exit listener for the process, however many servers open and close', () => {
+  new AccessLog(capture().logger).close();
   const before = process.listenerCount('exit');
   for (let i = 0; i < 20; i++) new AccessLog(capture().logger).close();
+  for (let i = 0; i < 20; i++) new AccessLog(capture().logger);
   assert.equal(process.listenerCount('exit'), before);
 });
 
-test('a process that exits in the turn that answered still writes its lines (to a real stdout)', () => {
+test('refuses a logger whose pino it cannot read, at start rather than on the first request', () => {
+  assert.throws(() => new AccessLog({ levelVal: 30 } as unknown as pino.Logger), /pino logger/);
+});
+
+test('a process that exits in the turn that answered still writes every line, in order, through a pipe', () => {
+  const COUNT = 5000; // ~1 MiB: many times a pipe's buffer, so the reader must keep up while the writer waits
   const script = `
     import pino from 'pino';
     import { AccessLog } from ${JSON.stringify(path.join(ROOT, 'src/http/access-log.ts'))};
     const access = new AccessLog(pino());
-    access.write({ reqId: 'req-1', method: 'PUT', path: '/v1/data/last', status: 201, ms: 1.5, user: 'bob' });
+    for (let i = 0; i < ${COUNT}; i++) access.write({ reqId: 'req-' + i, method: 'PUT', path: '/v1/data/' + 'k'.repeat(100), status: 201, ms: 1.5, user: 'bob' });
     process.exit(3);
   `;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(run.status, 3, run.stderr);
-  const line = JSON.parse(run.stdout.trim()) as Record<string, unknown>;
-  assert.equal(line.path, '/v1/data/last');
-  assert.equal(line.status, 201);
-  assert.equal(line.user, 'bob');
+  const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { reqId: string; status: number });
+  assert.equal(lines.length, COUNT);
+  assert.deepEqual(lines.map((l) => l.reqId), Array.from({ length: COUNT }, (_, i) => `req-${i}`));
 });
