@@ -169,6 +169,10 @@ test('offline reset on the data directory: the new password logs in, the old one
   const other = await cliHome();
   try {
     assert.equal((await other.run(['login', server.base, '-u', 'forgetful'], { env: { COFFER_PASSWORD: 'forgetful-password-1' } })).code, 0);
+    // Both sessions are in use, so the server holds their state in its access cache: the old
+    // token's 401 below then shows the reset's event has reached that cache, for the CLI's too.
+    assert.equal((await server.fetch('/v1/users/me', { headers: bearer(oldToken) })).status, 200);
+    assert.equal((await other.run(['whoami'])).code, 0);
     const reset = await other.run(['user', 'reset-password', 'forgetful', '--password-stdin', '--json'], {
       input: 'forgetful-password-2\n',
       env: { COFFER_DATA_DIR: server.dataDir },
