@@ -3,6 +3,7 @@
  * {"type","title","status","detail","code","error"}. Client errors say what is wrong; anything
  * unexpected is logged with its stack and answered as a bare 500 with the request id.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPVersion } from 'find-my-way';
 import { asCofferError, CofferError, statusOf, titleOf, type ErrorCode } from '../errors.js';
@@ -56,6 +57,20 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
   sendProblem(reply, known);
 }
 
+/** A problem answered outside Fastify: its status, its headers (the security headers included) and its body. */
+function bareProblem(code: ErrorCode, detail: string, headers: Array<[string, string]>) {
+  const status = statusOf(code);
+  const body = JSON.stringify(problemBody(status, code, detail));
+  const all: Array<[string, string]> = [
+    ['content-type', 'application/problem+json'],
+    ['x-content-type-options', 'nosniff'],
+    ...headers.filter(([name]) => name !== 'x-content-type-options'),
+    ['content-length', String(Buffer.byteLength(body))],
+    ['connection', 'close'],
+  ];
+  return { status, headers: all, body };
+}
+
 /**
  * Errors Node meets before there is a request at all (headers too slow or malformed): a bare
  * problem+json answer written on the socket, then the connection is closed.
@@ -66,13 +81,21 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
     return;
   }
   const [code, detail] = clientErrorAnswer(error.code);
-  const status = statusOf(code);
-  const body = JSON.stringify(problemBody(status, code, detail));
-  socket.end(
-    `HTTP/1.1 ${status} ${titleOf(code)}\r\nContent-Type: application/problem+json\r\nX-Content-Type-Options: nosniff\r\n` +
-      headers.filter(([name]) => name !== 'x-content-type-options').map(([name, value]) => `${name}: ${value}\r\n`).join('') +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const answer = bareProblem(code, detail, headers);
+  socket.end(`HTTP/1.1 ${answer.status} ${titleOf(code)}\r\n${answer.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${answer.body}`);
+}
+
+/**
+ * A request whose `Expect` is not `100-continue` (RFC 9110 §10.1.1: 417): Node answers it itself,
+ * before any route, with neither a problem body nor the security headers; this answer has both.
+ * The body the client may still send is not read: the connection is closed.
+ */
+export function expectationFailedHandler(headers: Array<[string, string]>) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    const answer = bareProblem('expectation_failed', `Expect: ${request.headers.expect ?? ''} is not supported; only 100-continue is.`, headers);
+    response.writeHead(answer.status, answer.headers.flat());
+    response.end(answer.body);
+  };
 }
 
 function clientErrorAnswer(nodeCode: string | undefined): [ErrorCode, string] {

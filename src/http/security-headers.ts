@@ -36,11 +36,13 @@ export function setHeaders(response: ServerResponse, headers: Array<[string, str
 }
 
 /**
- * Sets them on the reply at onRequest: what a route sets later (stored bytes replace the CSP with
- * `sandbox`, presigned downloads allow cross-origin embedding) wins. Fastify writes them with its
- * own headers in one `writeHead`; set on the raw response instead, Node would keep a copy of each
- * per response (~2 KB more allocated per KV GET). Answers given before onRequest (problem.ts) set
- * them themselves; the API docs, which answer on the raw response, copy the reply's headers.
+ * Sets them on the reply at onRequest: what a route sets later with `reply.header` (stored bytes
+ * replace the CSP with `sandbox`, presigned downloads allow cross-origin embedding) wins; an
+ * override must go through the reply, as Fastify's headers are written over the raw response's.
+ * Fastify writes them with its own in one `writeHead`; set on the raw response instead, Node kept
+ * its own copy of each per response. Answers given outside Fastify set them themselves
+ * (server.ts: frameworkErrors, clientErrorHandler, the 417 for an unknown Expect); the API docs,
+ * which answer on the raw response, copy the reply's headers.
  */
 export function addSecurityHeaders(app: FastifyInstance, headers: Array<[string, string]>): void {
   const byName = Object.fromEntries(headers);

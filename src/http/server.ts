@@ -16,7 +16,7 @@ import { jsonTooDeep, tooDeepMessage } from '../util/json-depth.js';
 import { docsRoutes, noteRoutes } from './api-docs.js';
 import { requireAccessToken } from './auth-context.js';
 import { observeRequests } from './metrics.js';
-import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
+import { clientErrorHandler, expectationFailedHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
 import { addRateLimits } from './rate-limits.js';
 import { originFormTarget } from './request-target.js';
 import { authProtectedRoutes, authPublicRoutes } from './routes/auth.js';
@@ -82,6 +82,7 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
       : { http: serverTimeouts }),
   });
   installProblemHandlers(app);
+  app.server.on('checkExpectation', expectationFailedHandler(headers));
   app.decorateRequest('principal', null);
   // Bodies of other types (text/plain included) reach the routes that take them (KV raw values)
   // as bytes; the routes that want fields refuse them with 415.

@@ -101,6 +101,17 @@ test('request headers past 16 KiB -> 431 problem+json, not 400', async () => {
   }
 });
 
+test('an Expect other than 100-continue -> 417 problem+json with the security headers (Node would answer it bare)', async () => {
+  const answer = await raw(server, 'PUT /v1/data/k HTTP/1.1\r\nHost: x\r\nExpect: hand-shake\r\nContent-Length: 2\r\n\r\n{}');
+  assert.equal(answer.status, 417);
+  assert.match(answer.headers['content-type'] ?? '', /^application\/problem\+json/);
+  const problem = JSON.parse(answer.body) as { code: string; detail: string };
+  assert.equal(problem.code, 'expectation_failed');
+  assert.match(problem.detail, /hand-shake.*100-continue/);
+  assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+  for (const h of ['x-frame-options', 'referrer-policy', 'content-security-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy']) assert.ok(answer.headers[h], `the 417 carries ${h}`);
+});
+
 describe('absolute-form request targets name the same resource as their path (RFC 9112 §3.2.2)', () => {
   test('PUT http://host:port/v1/data/abs/k stores the key abs/k, and GET in origin form reads it', async () => {
     const { host } = new URL(server.base);

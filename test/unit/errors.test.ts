@@ -29,6 +29,7 @@ const EXPECTED: Record<string, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
+  expectation_failed: 417,
   too_many_requests: 429,
   headers_too_large: 431,
   internal_error: 500,
