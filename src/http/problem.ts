@@ -81,8 +81,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
     return;
   }
   const [code, detail] = clientErrorAnswer(error.code);
-  const answer = bareProblem(code, detail, headers);
-  socket.end(`HTTP/1.1 ${answer.status} ${titleOf(code)}\r\n${answer.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${answer.body}`);
+  socket.end(rawAnswer(code, bareProblem(code, detail, headers)));
 }
 
 /**
@@ -95,6 +94,22 @@ export function expectationFailedHandler(headers: Array<[string, string]>) {
     const answer = bareProblem('expectation_failed', `Expect: ${request.headers.expect ?? ''} is not supported; only 100-continue is.`, headers);
     response.writeHead(answer.status, answer.headers.flat());
     response.end(answer.body);
+  };
+}
+
+/** Raw `HTTP/1.1` text of a bare problem, for answers written straight on a socket. */
+function rawAnswer(code: ErrorCode, answer: ReturnType<typeof bareProblem>): string {
+  return `HTTP/1.1 ${answer.status} ${titleOf(code)}\r\n${answer.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${answer.body}`;
+}
+
+/**
+ * CONNECT (a proxy's method): Node hands it over as a bare socket and, with nobody listening,
+ * answers nothing at all. Coffer is no proxy: 405 with the methods it serves, then close.
+ */
+export function connectHandler(headers: Array<[string, string]>) {
+  return (_request: IncomingMessage, socket: import('node:stream').Duplex): void => {
+    const answer = bareProblem('method_not_allowed', 'CONNECT is a proxy\'s method; Coffer is not a proxy.', [...headers, ['allow', METHODS.join(', ')]]);
+    socket.end(rawAnswer('method_not_allowed', answer));
   };
 }
 

@@ -16,7 +16,7 @@ import { jsonTooDeep, tooDeepMessage } from '../util/json-depth.js';
 import { docsRoutes, noteRoutes } from './api-docs.js';
 import { requireAccessToken } from './auth-context.js';
 import { observeRequests } from './metrics.js';
-import { clientErrorHandler, expectationFailedHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
+import { clientErrorHandler, connectHandler, expectationFailedHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
 import { addRateLimits } from './rate-limits.js';
 import { originFormTarget } from './request-target.js';
 import { authProtectedRoutes, authPublicRoutes } from './routes/auth.js';
@@ -52,7 +52,8 @@ function hops(count: number) {
 export async function createServer(config: Config): Promise<FastifyInstance> {
   // Headers must arrive within headersTimeout (checked every second); a body may take as long as
   // it likes while it keeps moving (connectionTimeout cuts a socket idle for bodyTimeoutMs).
-  const serverTimeouts = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 };
+  // A missing Host is refused below (RFC 9112 §3.2: 400) rather than by Node, whose 400 is bare.
+  const serverOptions = { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000, requireHostHeader: false };
   const headers = securityHeaders({ https: Boolean(config.tlsCert) });
   const app = Fastify({
     logger: {
@@ -78,11 +79,12 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
     clientErrorHandler: (error, socket) => clientErrorHandler(error, socket, headers),
     schemaController: { compilersFactory: { buildValidator: validators } },
     ...(config.tlsCert && config.tlsKey
-      ? { https: { ...serverTimeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
-      : { http: serverTimeouts }),
+      ? { https: { ...serverOptions, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : { http: serverOptions }),
   });
   installProblemHandlers(app);
   app.server.on('checkExpectation', expectationFailedHandler(headers));
+  app.server.on('connect', connectHandler(headers));
   app.decorateRequest('principal', null);
   // Bodies of other types (text/plain included) reach the routes that take them (KV raw values)
   // as bytes; the routes that want fields refuse them with 415.
@@ -97,6 +99,10 @@ export async function createServer(config: Config): Promise<FastifyInstance> {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(formbody);
   addSecurityHeaders(app, headers);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') done(badRequest('An HTTP/1.1 request needs a Host header (RFC 9112 §3.2).', 'invalid_request'));
+    else done();
+  });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['etag', 'retry-after'] });
   }

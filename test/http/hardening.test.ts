@@ -112,6 +112,21 @@ test('an Expect other than 100-continue -> 417 problem+json with the security he
   for (const h of ['x-frame-options', 'referrer-policy', 'content-security-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy']) assert.ok(answer.headers[h], `the 417 carries ${h}`);
 });
 
+test('answers Node would give bare get problem+json and the security headers: CONNECT, HTTP/1.1 without Host', async () => {
+  const connect = await raw(server, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+  assert.equal(connect.status, 405);
+  assert.equal(connect.headers['allow'], 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  const noHost = await raw(server, 'GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n');
+  assert.equal(noHost.status, 400);
+  assert.match((JSON.parse(noHost.body) as { detail: string }).detail, /Host/);
+  for (const a of [connect, noHost]) {
+    assert.match(a.headers['content-type'] ?? '', /^application\/problem\+json/);
+    for (const h of ['x-content-type-options', 'x-frame-options', 'referrer-policy', 'content-security-policy', 'cross-origin-resource-policy']) assert.ok(a.headers[h], `the ${a.status} carries ${h}`);
+  }
+  // HTTP/1.0 needs no Host.
+  assert.equal((await raw(server, 'GET /v1/ping HTTP/1.0\r\n\r\n')).status, 200);
+});
+
 describe('absolute-form request targets name the same resource as their path (RFC 9112 §3.2.2)', () => {
   test('PUT http://host:port/v1/data/abs/k stores the key abs/k, and GET in origin form reads it', async () => {
     const { host } = new URL(server.base);
