@@ -104,10 +104,16 @@ function rawAnswer(code: ErrorCode, answer: ReturnType<typeof bareProblem>): str
 
 /**
  * CONNECT (a proxy's method): Node hands it over as a bare socket and, with nobody listening,
- * answers nothing at all. Coffer is no proxy: 405 with the methods it serves, then close.
+ * answers nothing at all. Coffer is no proxy: 405 with the methods it serves, then close. The
+ * socket is Node's no more: its errors (a client's reset) must be handled here or they crash the
+ * process, and what the client sends after the request is read and dropped, or a socket whose
+ * client went away would never be noticed (and held for good).
  */
 export function connectHandler(headers: Array<[string, string]>) {
-  return (_request: IncomingMessage, socket: import('node:stream').Duplex): void => {
+  return (_request: IncomingMessage, socket: import('node:stream').Duplex & { setTimeout?: (ms: number, cb: () => void) => void }): void => {
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout?.(5000, () => socket.destroy());
+    socket.resume();
     const answer = bareProblem('method_not_allowed', 'CONNECT is a proxy\'s method; Coffer is not a proxy.', [...headers, ['allow', METHODS.join(', ')]]);
     socket.end(rawAnswer('method_not_allowed', answer));
   };

@@ -13,7 +13,8 @@ export function originFormTarget(req: IncomingMessage): string {
   const absolute = ABSOLUTE_FORM.exec(url);
   if (!absolute) return url; // asterisk form or garbage: routing answers it
   const authority = absolute[1]!.slice(absolute[1]!.lastIndexOf('@') + 1);
-  if (authority !== '') req.headers.host = authority;
+  // An HTTP/1.1 request sent without Host stays without: server.ts refuses it (RFC 9112 §3.2).
+  if (authority !== '' && (req.headers.host !== undefined || req.httpVersion !== '1.1')) req.headers.host = authority;
   const rest = url.slice(absolute[0].length);
   return rest.startsWith('/') ? rest : `/${rest}`;
 }

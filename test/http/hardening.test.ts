@@ -127,6 +127,40 @@ test('answers Node would give bare get problem+json and the security headers: CO
   assert.equal((await raw(server, 'GET /v1/ping HTTP/1.0\r\n\r\n')).status, 200);
 });
 
+test('CONNECT from clients that reset it, or send more after it and leave, costs neither a crash nor a held socket', async () => {
+  const own = await startServer();
+  try {
+    const { hostname, port } = new URL(own.base);
+    const connections = () => new Promise<number>((resolve, reject) => own.coffer.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    const connect = (i: number, leave: (s: net.Socket) => void) =>
+      new Promise<void>((resolve) => {
+        const s = net.connect(Number(port), hostname, () => {
+          s.write(`CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n${i % 2 ? 'x'.repeat(1024) : ''}`);
+          leave(s);
+        });
+        s.on('error', () => {});
+        s.on('close', () => resolve());
+        s.resume(); // the answer is read and dropped, so the client sees the server's end
+      });
+    // Reset at once (the server's answer then meets ECONNRESET), in waves.
+    for (let wave = 0; wave < 3; wave++) await Promise.all(Array.from({ length: 100 }, (_, i) => connect(i, (s) => s.resetAndDestroy())));
+    // Bytes after the request, then the client closes without reading the answer.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => connect(1, (s) => setTimeout(() => s.end(), 10 + i))));
+    assert.equal((await raw(own, 'GET /v1/ping HTTP/1.0\r\n\r\n')).status, 200, 'the server still answers');
+    const deadline = Date.now() + 3000;
+    while ((await connections()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await connections(), 0, 'no socket is held for a client that has gone');
+  } finally {
+    await own.close();
+  }
+});
+
+test('an HTTP/1.1 request without Host is refused in absolute form too (its authority does not stand in)', async () => {
+  const answer = await raw(server, 'GET http://elsewhere.example/v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n');
+  assert.equal(answer.status, 400);
+  assert.equal((await raw(server, 'GET http://elsewhere.example/v1/ping HTTP/1.0\r\n\r\n')).status, 200);
+});
+
 describe('absolute-form request targets name the same resource as their path (RFC 9112 §3.2.2)', () => {
   test('PUT http://host:port/v1/data/abs/k stores the key abs/k, and GET in origin form reads it', async () => {
     const { host } = new URL(server.base);
