@@ -29,8 +29,8 @@ const open = new Set<WeakRef<AccessLog>>();
 let listeningForExit = false;
 
 export class AccessLog {
+  /** Lines waiting for the end of the turn; a flush is scheduled whenever there are any. */
   private pending: string[] = [];
-  private scheduled = false;
   private readonly stream: pino.DestinationStream & { fd?: unknown };
   /** The logger's bindings (pid, hostname), serialised by pino as it writes them after "time". */
   private readonly bindings: string;
@@ -60,10 +60,7 @@ export class AccessLog {
       `{"level":${INFO},"time":${Date.now()}${this.bindings},"reqId":${JSON.stringify(e.reqId)},"method":${JSON.stringify(e.method)},` +
         `"path":${JSON.stringify(e.path)},"status":${e.status},"ms":${e.ms}${user},"msg":"request"}\n`,
     );
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+    if (this.pending.length === 1) setImmediate(this.flush);
   }
 
   /** Hands over what is waiting and leaves the exit listener's set (the server closes). */
@@ -73,12 +70,16 @@ export class AccessLog {
   }
 
   private readonly flush = (): void => {
-    this.scheduled = false;
-    if (this.pending.length === 0) return;
+    const lines = this.take();
+    if (lines !== undefined) this.stream.write(lines);
+  };
+
+  private take(): string | undefined {
+    if (this.pending.length === 0) return undefined;
     const lines = this.pending.join('');
     this.pending = [];
-    this.stream.write(lines);
-  };
+    return lines;
+  }
 
   /**
    * At exit there is no next turn, and a write handed to the destination now would never finish:
@@ -86,9 +87,8 @@ export class AccessLog {
    * first, so run first).
    */
   writeNowSync(): void {
-    if (this.pending.length === 0) return;
-    const lines = this.pending.join('');
-    this.pending = [];
+    const lines = this.take();
+    if (lines === undefined) return;
     if (typeof this.stream.fd === 'number' && this.stream.fd >= 0) writeAllSync(this.stream.fd, lines);
     else this.stream.write(lines);
   }
