@@ -71,6 +71,12 @@ function bareProblem(code: ErrorCode, detail: string, headers: Array<[string, st
   return { status, headers: all, body };
 }
 
+/** The same as raw `HTTP/1.1` text, for answers written straight on a socket. */
+function rawProblem(code: ErrorCode, detail: string, headers: Array<[string, string]>): string {
+  const answer = bareProblem(code, detail, headers);
+  return `HTTP/1.1 ${answer.status} ${titleOf(code)}\r\n${answer.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${answer.body}`;
+}
+
 /**
  * Errors Node meets before there is a request at all (headers too slow or malformed): a bare
  * problem+json answer written on the socket, then the connection is closed.
@@ -81,7 +87,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
     return;
   }
   const [code, detail] = clientErrorAnswer(error.code);
-  socket.end(rawAnswer(code, bareProblem(code, detail, headers)));
+  socket.end(rawProblem(code, detail, headers));
 }
 
 /**
@@ -97,11 +103,6 @@ export function expectationFailedHandler(headers: Array<[string, string]>) {
   };
 }
 
-/** Raw `HTTP/1.1` text of a bare problem, for answers written straight on a socket. */
-function rawAnswer(code: ErrorCode, answer: ReturnType<typeof bareProblem>): string {
-  return `HTTP/1.1 ${answer.status} ${titleOf(code)}\r\n${answer.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${answer.body}`;
-}
-
 /**
  * CONNECT (a proxy's method): Node hands it over as a bare socket and, with nobody listening,
  * answers nothing at all. Coffer is no proxy: 405 with the methods it serves, then close. The
@@ -114,8 +115,7 @@ export function connectHandler(headers: Array<[string, string]>) {
     socket.on('error', () => socket.destroy());
     socket.setTimeout?.(5000, () => socket.destroy());
     socket.resume();
-    const answer = bareProblem('method_not_allowed', 'CONNECT is a proxy\'s method; Coffer is not a proxy.', [...headers, ['allow', METHODS.join(', ')]]);
-    socket.end(rawAnswer('method_not_allowed', answer));
+    socket.end(rawProblem('method_not_allowed', 'CONNECT is a proxy\'s method; Coffer is not a proxy.', [...headers, ['allow', METHODS.join(', ')]]));
   };
 }
 
