@@ -105,13 +105,17 @@ export class WalCheckpoints {
     };
   }
 
-  /** Checkpoints and empties the log now; undefined when a transaction stayed open throughout. */
+  /**
+   * Checkpoints and empties the log now; undefined when it could not be emptied: a transaction
+   * stayed open throughout, or SQLite's TRUNCATE itself found the log busy (it still answers a row).
+   */
   async checkpoint(): Promise<CheckpointResult | undefined> {
     await this.ask('PASSIVE');
     const release = this.holdWrites();
     try {
       if (!(await this.quiet())) return undefined;
-      return await this.ask('TRUNCATE');
+      const result = await this.ask('TRUNCATE');
+      return result.busy === 0 ? result : undefined;
     } finally {
       release();
     }
