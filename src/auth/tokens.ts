@@ -145,9 +145,14 @@ export class TokenService {
    */
   cachedPrincipal(token: string): Principal | undefined {
     const claims = this.cachedClaims(token);
-    if (!claims || !this.feed.current) return undefined;
-    const state = this.cache.get(claims.jti);
+    if (!claims) return undefined;
+    const state = this.cachedState(claims);
     return state && this.principal(token, claims, state);
+  }
+
+  /** A token's live state as this node's cache holds it, trusted only while the feed is current. */
+  private cachedState(claims: AccessClaims): AccessState | undefined {
+    return this.feed.current ? this.cache.get(claims.jti) : undefined;
   }
 
   private principal(token: string, claims: AccessClaims, state: AccessState | undefined): Principal {
@@ -169,11 +174,9 @@ export class TokenService {
 
   /** The live state of a token's user, jti and family: from the cache while the feed is current. */
   private async accessState(claims: AccessClaims): Promise<AccessState | undefined> {
+    const cached = this.cachedState(claims);
+    if (cached) return cached;
     const current = this.feed.current;
-    if (current) {
-      const cached = this.cache.get(claims.jti);
-      if (cached) return cached;
-    }
     const mark = this.cache.mark();
     const state = await this.store.accessState(claims.sub, claims.jti, claims.sid);
     if (state && current) this.cache.set(claims.jti, claims.sid, state, mark);
