@@ -19,7 +19,7 @@ export interface RequestObserver {
   /**
    * In a context that streams answers (objects, parcels, presigned downloads): a client that
    * goes away mid-answer is counted as 499 too (its response never finishes, so no onResponse
-   * runs). One listener per request, so not on the KV routes, whose answers are one write.
+   * runs). One listener per streamed answer, so not on the KV routes, whose answers are one write.
    */
   countCutAnswers(scope: FastifyInstance): void;
 }
@@ -73,9 +73,12 @@ export function observeRequests(app: FastifyInstance, registry: Registry): Reque
   return {
     countCutAnswers(scope) {
       scope.addHook('onSend', (request, reply, payload, done) => {
-        reply.raw.once('close', () => {
-          if (!reply.raw.writableFinished) observeAbandoned(request, reply);
-        });
+        // Only a streamed answer can be cut while it flows; the rest go out in one write.
+        if (typeof (payload as { pipe?: unknown } | null)?.pipe === 'function') {
+          reply.raw.once('close', () => {
+            if (!reply.raw.writableFinished) observeAbandoned(request, reply);
+          });
+        }
         done(null, payload);
       });
     },
