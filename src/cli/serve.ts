@@ -1,6 +1,7 @@
 /** `coffer serve`: start the HTTP server and stop it gracefully on SIGINT/SIGTERM. */
 import { buildApp } from '../app.js';
 import type { Config } from '../config.js';
+import { compactHeap } from '../util/compact-heap.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -12,6 +13,10 @@ export async function serve(config: Config): Promise<void> {
         'It is shown only this once: keep it, or set COFFER_ADMIN_PASSWORD before the first start.\n\n',
     );
   }
+  await coffer.app.ready();
+  const started = performance.now();
+  compactHeap(); // start-up's garbage, given back before anyone waits (src/util/compact-heap.ts)
+  coffer.app.log.debug({ ms: Math.round(performance.now() - started) }, 'start-up garbage compacted');
   await coffer.app.listen({ host: config.host, port: config.port });
 
   let stopping = false;

@@ -6,8 +6,8 @@
  */
 import { once } from 'node:events';
 import { PassThrough, Transform, finished, pipeline, type Readable } from 'node:stream';
-import { Assembler } from 'stream-json/assembler.js';
-import parser, { type Token } from 'stream-json/parser.js';
+import type { Assembler } from 'stream-json/assembler.js';
+import type { Token } from 'stream-json/parser.js';
 import { asCofferError, badRequest, payloadTooLarge } from '../errors.js';
 import { MAX_JSON_DEPTH, tooDeepMessage } from '../util/json-depth.js';
 
@@ -57,7 +57,14 @@ class ValueEnd {
   }
 }
 
+/** stream-json, loaded with the first parcel upload: a server that never takes one never holds it. */
+async function streamJson() {
+  const [{ default: parser }, { Assembler }] = await Promise.all([import('stream-json/parser.js'), import('stream-json/assembler.js')]);
+  return { parser, Assembler };
+}
+
 export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: ParcelJsonSink<T>): Promise<ParcelJson<T>> {
+  const { parser, Assembler } = await streamJson();
   let received = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {

@@ -6,6 +6,7 @@
  * Run from source (tsx), it serves the repository's dist/console; when that is missing it answers
  * 503 saying to run `npm run build`.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +37,15 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** dist/console beside this module when it runs from dist/, else the repository's dist/console. */
+/**
+ * The package's dist/console, found by walking up from this module to the directory that holds
+ * package.json: this module sits in src/http/routes under tsx, and in dist/ or dist/chunks/ of the
+ * bundle (scripts/bundle.mjs).
+ */
 export function consoleDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url)); // <root>/{dist,src}/http/routes
-  const top = path.resolve(here, '../..');
-  return path.basename(top) === 'dist' ? path.join(top, 'console') : path.resolve(top, '../dist/console');
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.join(dir, 'dist', 'console');
 }
 
 export function consoleRoutes(app: FastifyInstance, dir = consoleDir()): void {
