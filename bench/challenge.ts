@@ -148,7 +148,7 @@ async function startCoffer(): Promise<Coffer> {
   });
   const logFd = openSync(logFile, 'a');
   // As `npm start` runs it.
-  const c = spawn(process.execPath, ['--max-semi-space-size=2', COFFER_MAIN, 'serve'], { cwd: tempDir, env, stdio: ['ignore', logFd, logFd] });
+  const c = spawn(process.execPath, ['--max-semi-space-size=1', COFFER_MAIN, 'serve'], { cwd: tempDir, env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   child = c;
   if (stopping) c.kill('SIGKILL');

@@ -51,7 +51,7 @@ const mibps = (seconds: number) => SIZE_MIB / seconds;
 async function startCoffer(env: Record<string, string>) {
   const dir = await mkdtemp(path.join(work, 'coffer-'));
   const port = await freePort();
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', path.join(ROOT, 'dist/main.js'), 'serve'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', path.join(ROOT, 'dist/main.js'), 'serve'], {
     env: { ...process.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: 'bench-admin-pw', COFFER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -15,8 +15,9 @@ export async function serve(config: Config): Promise<void> {
   }
   await coffer.app.ready();
   const started = performance.now();
-  compactHeap(); // start-up's garbage, given back before anyone waits (src/util/compact-heap.ts)
-  coffer.app.log.debug({ ms: Math.round(performance.now() - started) }, 'start-up garbage compacted');
+  // Start-up's garbage, given back before anyone waits (src/util/compact-heap.ts).
+  const compacted = compactHeap();
+  coffer.app.log.debug({ compacted, ms: Math.round(performance.now() - started) }, 'start-up garbage compacted');
   await coffer.app.listen({ host: config.host, port: config.port });
 
   let stopping = false;

@@ -11,19 +11,23 @@
  * Node 20 has no API for it: `gc` is taken from a fresh vm context made while --expose-gc is on,
  * so the server's own global scope never has a `gc`, and compaction is forced for that one
  * collection only. Both V8 flags are read when used (a context's creation, a collection), which is
- * what makes setting them here take effect.
+ * what makes setting them here take effect. Should a later Node refuse flags set at run time, no
+ * `gc` comes out of the context and nothing happens: the server starts all the same.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-export function compactHeap(): void {
+/** True when it ran; false when this Node gave no `gc` to call. */
+export function compactHeap(): boolean {
   v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
+  const gc = vm.runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
   v8.setFlagsFromString('--no-expose-gc');
+  if (!gc) return false;
   v8.setFlagsFromString('--compact-on-every-full-gc');
   try {
     gc();
   } finally {
     v8.setFlagsFromString('--no-compact-on-every-full-gc');
   }
+  return true;
 }
