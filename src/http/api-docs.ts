@@ -8,7 +8,7 @@
  */
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { installProblemHandlers } from './problem.js';
 
 const swaggerOptions: SwaggerOptions = {
@@ -68,15 +68,11 @@ export function docsRoutes(app: FastifyInstance, routes: RouteOptions[]): void {
 }
 
 async function buildDocs(routes: RouteOptions[], log: FastifyBaseLogger): Promise<FastifyInstance> {
-  const [{ default: Fastify }, { default: swagger }, { default: swaggerUi }] = await Promise.all([
-    import('fastify'),
-    import('@fastify/swagger'),
-    import('@fastify/swagger-ui'),
-  ]);
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
   const docs = Fastify({
     // The main instance logs each request; this one logs only what goes wrong, under its id.
     loggerInstance: log.child({ docs: true }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (raw) => requestIds.get(raw) ?? 'docs',
   });
   // Nothing is validated or serialized here: the routes exist only to be described.

@@ -19,6 +19,8 @@ export interface BuiltServer {
   dir: string;
   /** An access token of the bootstrap admin. */
   login(): Promise<string>;
+  /** What the process wrote to stderr so far (also passed on to the test's stderr). */
+  stderr(): string;
   /** SIGTERM, waits for the exit, removes the data directory. */
   stop(): Promise<void>;
 }
@@ -29,7 +31,12 @@ export async function startBuiltServer(env: Record<string, string> = {}, nodeArg
   const start = npmStartNode();
   const child = spawn(process.execPath, [...start.flags, ...nodeArgs, path.resolve('dist/main.js'), 'serve'], {
     env: { ...process.env, ...start.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: BUILT_ADMIN_PASSWORD, COFFER_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
   });
   const base = `http://127.0.0.1:${port}`;
   const exited = new Promise((r) => child.once('exit', r));
@@ -51,6 +58,7 @@ export async function startBuiltServer(env: Record<string, string> = {}, nodeArg
       if (!res.ok) throw new Error(`login answered ${res.status}: ${await res.text()}`);
       return ((await res.json()) as { access_token: string }).access_token;
     },
+    stderr: () => stderr,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
