@@ -14,6 +14,10 @@
  * Code behind the server's own `await import()`s (the CLI's commands, the S3 blob store) goes to
  * dist/chunks/, loaded when first used.
  *
+ * One difference from Node's own loader: `await import()` of a bundled CommonJS package gives its
+ * `default` (module.exports) only, never named exports (Node guesses those; esbuild does not).
+ * Import such a package statically, or read what you need off `default`.
+ *
  * The rest of dist/ stays tsc's per-file output: the client library (`coffer/client`) and its
  * types. Minified without renaming anything: a stack trace in a log still names its functions, and
  * the .map files beside the bundle map its lines back to src/.
