@@ -44,7 +44,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
-import { cleanEnv, freePort, intEnv, sleep } from './lib.js';
+import { cleanEnv, freePort, intEnv, npmStartNode, sleep } from './lib.js';
 import { challengeHeaders, makeKey, type KeyHolder } from '../test/helpers/key-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -147,8 +147,9 @@ async function startCoffer(): Promise<Coffer> {
     NODE_ENV: 'production',
   });
   const logFd = openSync(logFile, 'a');
-  // As `npm start` runs it.
-  const c = spawn(process.execPath, ['--max-semi-space-size=1', COFFER_MAIN, 'serve'], { cwd: tempDir, env, stdio: ['ignore', logFd, logFd] });
+  // As `npm start` runs it: its node flags and MALLOC_* settings.
+  const start = npmStartNode();
+  const c = spawn(process.execPath, [...start.flags, COFFER_MAIN, 'serve'], { cwd: tempDir, env: { ...start.env, ...env }, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   child = c;
   if (stopping) c.kill('SIGKILL');

@@ -1,9 +1,13 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`, e.g. BENCH_CPU_PROF=dir npx tsx bench/http.ts):
 // the functions with the most self time, the same grouped by file/package, and the inclusive
-// ("total") time of the functions whose names match an optional filter.
+// ("total") time of the functions whose names match an optional filter. Positions in the bundle
+// (dist/main.js, dist/chunks/) are mapped back through its .map files to src/ and node_modules/.
 //
 //   node bench/cpuprofile-top.mjs <file.cpuprofile> [topN=30] [inclusive-filter-regex]
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [file, topArg, filter] = process.argv.slice(2);
 if (!file) {
@@ -13,6 +17,25 @@ if (!file) {
 const top = Number(topArg ?? 30);
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+
+// A bundled file's call frames, moved to where their code came from (url and line).
+const maps = new Map();
+function sourceMapOf(url) {
+  if (!maps.has(url)) {
+    const file = url.startsWith('file://') ? fileURLToPath(url) : '';
+    maps.set(url, file && existsSync(`${file}.map`) ? { dir: path.dirname(file), map: new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))) } : undefined);
+  }
+  return maps.get(url);
+}
+for (const n of profile.nodes) {
+  const cf = n.callFrame;
+  const found = cf.url ? sourceMapOf(cf.url) : undefined;
+  const entry = found?.map.findEntry(cf.lineNumber, cf.columnNumber);
+  if (entry?.originalSource) {
+    cf.url = pathToFileURL(path.resolve(found.dir, entry.originalSource.replace(/^file:\/\//, ''))).href;
+    cf.lineNumber = entry.originalLine;
+  }
+}
 
 // Self time per node from the samples and their time deltas (µs).
 const self = new Map();
@@ -26,7 +49,7 @@ profile.samples.forEach((id, i) => {
 const shortUrl = (url) => {
   const u = url.replace(/^file:\/\//, '');
   if (u.includes('/node_modules/')) return u.replace(/^.*\/node_modules\//, 'npm:');
-  return u.replace(/^.*\/dist\//, 'dist/');
+  return u.replace(/^.*\/(dist|src)\//, '$1/');
 };
 const label = (cf) => `${cf.functionName || '(anonymous)'} ${cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : ''}`.trim();
 const group = (cf) => {

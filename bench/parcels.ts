@@ -21,7 +21,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { createS3Client } from '../src/storage/blob/s3-blob-store.js';
-import { freePort } from './lib.js';
+import { freePort, npmStartNode } from './lib.js';
 
 const run = promisify(execFile);
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
@@ -51,8 +51,9 @@ const mibps = (seconds: number) => SIZE_MIB / seconds;
 async function startCoffer(env: Record<string, string>) {
   const dir = await mkdtemp(path.join(work, 'coffer-'));
   const port = await freePort();
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', path.join(ROOT, 'dist/main.js'), 'serve'], {
-    env: { ...process.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: 'bench-admin-pw', COFFER_LOG_LEVEL: 'warn', ...env },
+  const start = npmStartNode(); // its node flags and MALLOC_* settings
+  const child = spawn(process.execPath, [...start.flags, path.join(ROOT, 'dist/main.js'), 'serve'], {
+    env: { ...process.env, ...start.env, COFFER_PORT: String(port), COFFER_DATA_DIR: dir, COFFER_ADMIN_PASSWORD: 'bench-admin-pw', COFFER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);

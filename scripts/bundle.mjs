@@ -14,13 +14,21 @@
  * Code behind the server's own `await import()`s (the CLI's commands, the S3 blob store) goes to
  * dist/chunks/, loaded when first used.
  *
- * One difference from Node's own loader: `await import()` of a bundled CommonJS package gives its
- * `default` (module.exports) only, never named exports (Node guesses those; esbuild does not).
- * Import such a package statically, or read what you need off `default`.
+ * Two differences from running tsc's output, to keep in mind:
+ *   - `await import()` of a bundled CommonJS package gives its `default` (module.exports) only,
+ *     never named exports (Node guesses those; esbuild does not). Import such a package
+ *     statically, or read what you need off `default`.
+ *   - Bundled packages cannot find files beside themselves: pino's transports (worker files found
+ *     through __dirname) would fail. Coffer writes its log itself and uses none; a package that
+ *     needs its files goes in EXTERNAL.
  *
- * The rest of dist/ stays tsc's per-file output: the client library (`coffer/client`) and its
- * types. Minified without renaming anything: a stack trace in a log still names its functions, and
- * the .map files beside the bundle map its lines back to src/.
+ * Minified whitespace and syntax only: names stay (esbuild suffixes one that two modules share,
+ * `serve2`), so a stack trace in a log still says which functions. Its positions are in the
+ * bundle; the .map files beside it map them back to src/ (`node --enable-source-maps` does it
+ * for every trace, for ~5 MiB more memory, so it is not on by default).
+ *
+ * The rest of dist/ is tsc's per-file output, kept for the client library (`coffer/client`) and
+ * the type declarations; the server is never run from it.
  *
  *   node scripts/bundle.mjs
  */
@@ -32,14 +40,15 @@ import { build } from 'esbuild';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const EXTERNAL = [
+  // native: the hash worker and the WAL checkpointer resolve these by path today; kept out should
+  // anything ever import them
   'better-sqlite3',
   '@node-rs/argon2',
+  // loaded by some setups or commands only
   'pg',
-  'pg-native',
   '@aws-sdk/*',
-  '@smithy/*',
   '@fastify/swagger',
-  '@fastify/swagger-ui',
+  '@fastify/swagger-ui', // also serves its own static files from beside itself
   '@peculiar/x509',
   'reflect-metadata',
 ];

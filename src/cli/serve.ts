@@ -17,7 +17,8 @@ export async function serve(config: Config): Promise<void> {
   const started = performance.now();
   // Start-up's garbage, given back before anyone waits (src/util/compact-heap.ts).
   const compacted = compactHeap();
-  coffer.app.log.debug({ compacted, ms: Math.round(performance.now() - started) }, 'start-up garbage compacted');
+  const ms = Math.round(performance.now() - started);
+  coffer.app.log.debug({ ms }, compacted ? 'start-up garbage compacted' : "start-up garbage left to V8's memory reducer (flags frozen)");
   await coffer.app.listen({ host: config.host, port: config.port });
 
   let stopping = false;

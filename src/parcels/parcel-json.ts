@@ -58,10 +58,9 @@ class ValueEnd {
 }
 
 /** stream-json, loaded with the first parcel upload: a server that never takes one never holds it. */
-async function streamJson() {
-  const [{ default: parser }, { Assembler }] = await Promise.all([import('stream-json/parser.js'), import('stream-json/assembler.js')]);
-  return { parser, Assembler };
-}
+let loadingStreamJson: Promise<{ parser: typeof import('stream-json/parser.js').default; Assembler: typeof Assembler }> | undefined;
+const streamJson = () =>
+  (loadingStreamJson ??= Promise.all([import('stream-json/parser.js'), import('stream-json/assembler.js')]).then(([{ default: parser }, { Assembler }]) => ({ parser, Assembler })));
 
 export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: ParcelJsonSink<T>): Promise<ParcelJson<T>> {
   const { parser, Assembler } = await streamJson();

@@ -4,25 +4,34 @@
  *
  * Why: start-up (the modules, the routes' validators and serializers, the store) leaves ~5 MiB of
  * garbage spread thinly over V8's old-space pages. An ordinary collection frees the objects but
- * keeps the pages, each held by a few live ones; V8's memory reducer moves those and gives the
+ * keeps most pages, each held by a few live ones; V8's memory reducer moves those and gives the
  * pages back only once the process has looked idle for 8-16 s. Compacting here gives them back at
  * start (bench/README.md, "Idle memory").
  *
  * Node 20 has no API for it: `gc` is taken from a fresh vm context made while --expose-gc is on,
- * so the server's own global scope never has a `gc`, and compaction is forced for that one
- * collection only. Both V8 flags are read when used (a context's creation, a collection), which is
- * what makes setting them here take effect. Should a later Node refuse flags set at run time, no
- * `gc` comes out of the context and nothing happens: the server starts all the same.
+ * so the server's own global scope never has a `gc` (a process started with --expose-gc has one
+ * already, and its flag is left alone), and compaction is forced for that one collection. Both V8
+ * flags are read when used (a context's creation, a collection), so setting them here works.
+ * Setting a flag once V8 has frozen them (--freeze-flags-after-init, off in Node 20) would be a
+ * fatal error, so then nothing is done. A Node whose V8 no longer knows these flags fails
+ * test/unit/compact-heap.test.ts.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-/** True when it ran; false when this Node gave no `gc` to call. */
+function flagsFrozen(): boolean {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--freeze-flags-after-init');
+}
+
+/** True when it ran; false when V8's flags are frozen and it did nothing. */
 export function compactHeap(): boolean {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
-  v8.setFlagsFromString('--no-expose-gc');
-  if (!gc) return false;
+  if (flagsFrozen()) return false;
+  let gc: (() => unknown) | undefined = globalThis.gc;
+  if (!gc) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as () => unknown;
+    v8.setFlagsFromString('--no-expose-gc');
+  }
   v8.setFlagsFromString('--compact-on-every-full-gc');
   try {
     gc();

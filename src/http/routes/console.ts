@@ -38,14 +38,15 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * The package's dist/console, found by walking up from this module to the directory that holds
- * package.json: this module sits in src/http/routes under tsx, and in dist/ or dist/chunks/ of the
- * bundle (scripts/bundle.mjs).
+ * dist/console, found from this module's place: in the bundle (scripts/bundle.mjs) it sits in
+ * dist/ or dist/chunks/, so the first `dist` above it; run from source (tsx) it sits in
+ * src/http/routes, so the repository's dist/ (the first directory above with a package.json).
  */
 export function consoleDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.join(dir, 'dist', 'console');
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    if (path.basename(dir) === 'dist') return path.join(dir, 'console');
+    if (existsSync(path.join(dir, 'package.json')) || path.dirname(dir) === dir) return path.join(dir, 'dist', 'console');
+  }
 }
 
 export function consoleRoutes(app: FastifyInstance, dir = consoleDir()): void {
