@@ -1,7 +1,8 @@
 /**
  * compactHeap (src/util/compact-heap.ts): old-space pages that survivors kept half full are given
- * back, which ordinary collections do not do; no `gc` is left in the global scope, and a process
- * started with --expose-gc keeps its own.
+ * back, and the bytecode of functions that ran is dropped, neither of which ordinary collections
+ * do; the functions still work after; no `gc` is left in the global scope, and a process started
+ * with --expose-gc keeps its own.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -53,6 +54,35 @@ test('gives back the half-full pages, and leaves no global gc', () => {
 test('ordinary full collections, three in a row, leave those pages (what compactHeap is for)', () => {
   const { slack } = run('globalThis.gc(); globalThis.gc(); globalThis.gc();', ['--expose-gc']);
   assert.ok(slack > 4 * MiB, `old space holds ${(slack / MiB).toFixed(1)} MiB beyond its objects after plain collections: expected > 4`);
+});
+
+// 3000 distinct functions, each run once, as a module's start-up code is.
+const BYTECODE = (collect: string) => `
+import v8 from 'node:v8';
+import { compactHeap } from './src/util/compact-heap.ts';
+const fns = [];
+for (let i = 0; i < 3000; i++) fns.push(new Function('a', 'let s = ' + i + '; for (const x of a) s += x * ' + i + '; return s;'));
+const first = fns.map((f) => f([1, 2, 3]));
+const bytecode = () => v8.getHeapCodeStatistics().bytecode_and_metadata_size;
+const before = bytecode();
+${collect}
+const after = bytecode();
+const again = fns.map((f) => f([1, 2, 3]));
+console.log(JSON.stringify({ before, after, same: JSON.stringify(first) === JSON.stringify(again) }));
+`;
+
+function bytecodeRun(collect: string, nodeArgs: string[] = []) {
+  const out = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', BYTECODE(collect)], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+  return JSON.parse(out.stdout) as { before: number; after: number; same: boolean };
+}
+
+test('drops the bytecode of functions that ran, which then run again from their source', () => {
+  const { before, after, same } = bytecodeRun('compactHeap();');
+  assert.ok(after < before / 4, `bytecode went from ${(before / MiB).toFixed(2)} to ${(after / MiB).toFixed(2)} MiB: expected under a quarter`);
+  assert.equal(same, true, 'the functions answer the same after');
+  const plain = bytecodeRun('globalThis.gc(); globalThis.gc();', ['--expose-gc']);
+  assert.ok(plain.after > plain.before / 2, `ordinary collections kept ${(plain.after / MiB).toFixed(2)} of ${(plain.before / MiB).toFixed(2)} MiB`);
 });
 
 test('a process started with --expose-gc keeps its gc, and is compacted all the same', () => {
