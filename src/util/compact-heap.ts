@@ -1,6 +1,6 @@
 /**
  * Start-up's leftovers given back, for `coffer serve` to run once when start-up is done and before
- * it listens, so no request waits for it (~60-100 ms): two full garbage collections, which drop
+ * it listens, so no request waits for it (~60-120 ms): two full garbage collections, which drop
  * the bytecode of every function not running and move live objects off half-empty pages.
  *
  * Why: start-up (the modules, the routes' validators and serializers, the store) leaves ~5 MiB of
