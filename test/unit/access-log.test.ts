@@ -4,14 +4,11 @@
  * logger's level only, and not lost when the process exits in the turn that answered.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { AccessLog, type AccessEntry } from '../../src/http/access-log.js';
+import { runSnippet } from '../helpers/snippet.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A pino logger writing into an array: each element is one write to the destination. */
 function capture(level = 'info') {
@@ -99,12 +96,12 @@ test('a process that exits in the turn that answered still writes every line, in
   const COUNT = 5000; // ~1 MiB: many times a pipe's buffer, so the reader must keep up while the writer waits
   const script = `
     import pino from 'pino';
-    import { AccessLog } from ${JSON.stringify(path.join(ROOT, 'src/http/access-log.ts'))};
+    import { AccessLog } from './src/http/access-log.ts';
     const access = new AccessLog(pino());
     for (let i = 0; i < ${COUNT}; i++) access.write({ reqId: 'req-' + i, method: 'PUT', path: '/v1/data/' + 'k'.repeat(100), status: 201, ms: 1.5, user: 'bob' });
     process.exit(3);
   `;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = runSnippet(script);
   assert.equal(run.status, 3, run.stderr);
   const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { reqId: string; status: number });
   assert.equal(lines.length, COUNT);

@@ -5,13 +5,17 @@
  * with --expose-gc keeps its own.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runSnippet } from '../helpers/snippet.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MiB = 1024 * 1024;
+
+/** The JSON line a snippet prints, once it has exited cleanly. */
+function answerOf<T>(script: string, nodeArgs: string[] = []): T {
+  const out = runSnippet(script, nodeArgs);
+  assert.equal(out.status, 0, out.stderr);
+  return JSON.parse(out.stdout) as T;
+}
 
 interface Outcome {
   ran: boolean;
@@ -24,7 +28,7 @@ interface Outcome {
 // In a child of its own, so that the test runner's heap stays out of the numbers: ~25 MiB of small
 // objects reach old space, every second one is dropped (pages stay half full, which ordinary
 // collections leave where they are), then `collect` runs.
-function run(collect: string, nodeArgs: string[] = []): Outcome {
+function pagesAfter(collect: string, nodeArgs: string[] = []): Outcome {
   const child = `
 import v8 from 'node:v8';
 import { compactHeap } from './src/util/compact-heap.ts';
@@ -38,13 +42,11 @@ ${collect}
 const old = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
 console.log(JSON.stringify({ ran, slack: old.space_size - old.space_used_size, kept: kept.length, gcInGlobal: typeof globalThis.gc }));
 `;
-  const out = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', child], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(out.status, 0, out.stderr);
-  return JSON.parse(out.stdout) as Outcome;
+  return answerOf<Outcome>(child, nodeArgs);
 }
 
 test('gives back the half-full pages, and leaves no global gc', () => {
-  const { ran, slack, kept, gcInGlobal } = run('ran = compactHeap();');
+  const { ran, slack, kept, gcInGlobal } = pagesAfter('ran = compactHeap();');
   assert.equal(kept, 200_000);
   assert.equal(ran, true);
   assert.ok(slack < 2 * MiB, `old space holds ${(slack / MiB).toFixed(1)} MiB beyond its objects after compactHeap: expected < 2`);
@@ -52,7 +54,7 @@ test('gives back the half-full pages, and leaves no global gc', () => {
 });
 
 test('ordinary full collections, three in a row, leave those pages (what compactHeap is for)', () => {
-  const { slack } = run('globalThis.gc(); globalThis.gc(); globalThis.gc();', ['--expose-gc']);
+  const { slack } = pagesAfter('globalThis.gc(); globalThis.gc(); globalThis.gc();', ['--expose-gc']);
   assert.ok(slack > 4 * MiB, `old space holds ${(slack / MiB).toFixed(1)} MiB beyond its objects after plain collections: expected > 4`);
 });
 
@@ -71,28 +73,26 @@ const again = fns.map((f) => f([1, 2, 3]));
 console.log(JSON.stringify({ before, after, same: JSON.stringify(first) === JSON.stringify(again) }));
 `;
 
-function bytecodeRun(collect: string, nodeArgs: string[] = []) {
-  const out = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', BYTECODE(collect)], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(out.status, 0, out.stderr);
-  return JSON.parse(out.stdout) as { before: number; after: number; same: boolean };
+function bytecodeAfter(collect: string, nodeArgs: string[] = []) {
+  return answerOf<{ before: number; after: number; same: boolean }>(BYTECODE(collect), nodeArgs);
 }
 
 test('drops the bytecode of functions that ran, which then run again from their source', () => {
-  const { before, after, same } = bytecodeRun('compactHeap();');
+  const { before, after, same } = bytecodeAfter('compactHeap();');
   assert.ok(after < before / 4, `bytecode went from ${(before / MiB).toFixed(2)} to ${(after / MiB).toFixed(2)} MiB: expected under a quarter`);
   assert.equal(same, true, 'the functions answer the same after');
-  const plain = bytecodeRun('globalThis.gc(); globalThis.gc();', ['--expose-gc']);
+  const plain = bytecodeAfter('globalThis.gc(); globalThis.gc();', ['--expose-gc']);
   assert.ok(plain.after > plain.before / 2, `ordinary collections kept ${(plain.after / MiB).toFixed(2)} of ${(plain.before / MiB).toFixed(2)} MiB`);
 });
 
 test('a process started with --expose-gc keeps its gc, and is compacted all the same', () => {
-  const { ran, slack, gcInGlobal } = run('ran = compactHeap();', ['--expose-gc']);
+  const { ran, slack, gcInGlobal } = pagesAfter('ran = compactHeap();', ['--expose-gc']);
   assert.equal(ran, true);
   assert.ok(slack < 2 * MiB, `${(slack / MiB).toFixed(1)} MiB left`);
   assert.equal(gcInGlobal, 'function');
 });
 
 test('does nothing, and says so, when V8 froze its flags (setting one would abort the process)', () => {
-  const { ran } = run('ran = compactHeap();', ['--freeze-flags-after-init']);
+  const { ran } = pagesAfter('ran = compactHeap();', ['--freeze-flags-after-init']);
   assert.equal(ran, false);
 });
