@@ -58,12 +58,14 @@ class ValueEnd {
 }
 
 /** stream-json, loaded with the first parcel upload: a server that never takes one never holds it. */
-let loadingStreamJson: Promise<{ parser: typeof import('stream-json/parser.js').default; Assembler: typeof Assembler }> | undefined;
-const streamJson = () =>
-  (loadingStreamJson ??= Promise.all([import('stream-json/parser.js'), import('stream-json/assembler.js')]).then(([{ default: parser }, { Assembler }]) => ({ parser, Assembler })));
+async function loadStreamJson() {
+  const [{ default: parser }, { Assembler }] = await Promise.all([import('stream-json/parser.js'), import('stream-json/assembler.js')]);
+  return { parser, Assembler };
+}
+let streamJson: ReturnType<typeof loadStreamJson> | undefined;
 
 export async function readParcelJson<T>(body: Readable, maxBytes: number, sink: ParcelJsonSink<T>): Promise<ParcelJson<T>> {
-  const { parser, Assembler } = await streamJson();
+  const { parser, Assembler } = await (streamJson ??= loadStreamJson());
   let received = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
